@@ -1,0 +1,41 @@
+# Shengliang task runner. `make help` lists the targets.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+DATE ?=
+PYTEST_ARGS ?=
+
+.DEFAULT_GOAL := help
+.PHONY: help demo test lint sandbox airflow-init docs clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
+	@echo "  (make demo DATE=2026-11-01 runs a past date)"
+
+$(STAMP): requirements.txt pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	@touch $(STAMP)
+
+demo: $(STAMP) ## run weibo_daily for yesterday (Beijing) against the sandbox into DuckDB, print a summary
+	$(BIN)/shengliang demo $(if $(DATE),--date $(DATE))
+
+test: $(STAMP) ## run the tests
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP) ## ruff
+	$(BIN)/ruff check .
+
+sandbox: $(STAMP) ## run the local Weibo API sandbox in the foreground
+	$(BIN)/shengliang sandbox
+
+airflow-init: $(STAMP) ## create the local Airflow metadata DB and pools (for `airflow standalone`)
+	$(BIN)/shengliang airflow-init
+
+docs: $(STAMP) ## regenerate docs/warehouse.md from the schema
+	$(BIN)/shengliang docs
+
+clean: ## remove the local warehouse, lake and Airflow DB (keeps .venv)
+	rm -rf data

@@ -1,0 +1,110 @@
+"""
+### weibo_daily
+
+Reads every registered Weibo account for one day (Beijing time) and loads the warehouse:
+
+1. **plan**: validate the registry, read since_id bookmarks and the posts still being tracked;
+2. **extract** (mapped over batches of accounts, pool `weibo_api`): new posts, engagement
+   refresh, follower counts; raw responses go to the lake first;
+3. **transform**: clean, segment and shape the day's rows from the lake;
+4. **load** (pool `warehouse_writer`, one slot): one idempotent transaction;
+5. **check**: fail the run, after the load, if accounts must re-authorize.
+
+The data date is the Beijing date of the run's data interval start. Backfill with
+`airflow backfill create --dag-id weibo_daily --from-date 2026-11-01 --to-date 2026-11-07`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import timedelta
+
+import pendulum
+from airflow.sdk import dag, task
+from airflow.timetables.interval import CronDataIntervalTimetable
+
+WEIBO_API_POOL = "weibo_api"
+WAREHOUSE_POOL = "warehouse_writer"
+
+
+def _data_date(data_interval_start):
+    return pendulum.instance(data_interval_start).in_timezone("Asia/Shanghai").date()
+
+
+def _token_lookup(ref):
+    """Environment variables first, then the Airflow connection's password."""
+    from shengliang.registry import env_lookup
+
+    token = env_lookup(ref)
+    if token or not ref.connection:
+        return token
+    from airflow.sdk import Connection
+
+    try:
+        return Connection.get(ref.connection).password or None
+    except Exception:  # an unknown connection id: the registry check reports it by name
+        return None
+
+
+@dag(
+    dag_id="weibo_daily",
+    schedule=CronDataIntervalTimetable("0 0 * * *", timezone="Asia/Shanghai"),
+    start_date=pendulum.datetime(2026, 11, 1, tz="Asia/Shanghai"),
+    catchup=False,
+    max_active_runs=3,
+    tags=["shengliang", "weibo"],
+    default_args={
+        "owner": "shengliang",
+        "retries": 2,
+        "retry_delay": timedelta(minutes=5),
+        "retry_exponential_backoff": True,
+    },
+    doc_md=__doc__,
+)
+def weibo_daily():
+    @task(pool=WAREHOUSE_POOL)
+    def plan(data_interval_start=None) -> list[list[dict]]:
+        """Validate the account registry and split the accounts into batches with their bookmarks."""
+        from shengliang import jobs
+
+        return jobs.weibo_plan(_data_date(data_interval_start), lookup=_token_lookup)
+
+    @task(pool=WEIBO_API_POOL)
+    def extract(batch: list[dict], data_interval_start=None) -> list[dict]:
+        """Read one batch of accounts from the Weibo API into the raw lake."""
+        from shengliang import jobs
+
+        return jobs.weibo_extract(batch, _data_date(data_interval_start), lookup=_token_lookup)
+
+    @task
+    def transform(batches: list[list[dict]], results: list[list[dict]], data_interval_start=None) -> str:
+        """Clean and segment the day's raw responses into staged warehouse rows."""
+        from shengliang import jobs
+
+        return jobs.weibo_transform(
+            _data_date(data_interval_start),
+            plan=[t for batch in batches for t in batch],
+            results=[r for batch in results for r in batch],
+        )
+
+    @task(pool=WAREHOUSE_POOL)
+    def load(staged_folder: str) -> dict:
+        """Load the staged day into the warehouse in one transaction."""
+        from shengliang import jobs
+
+        return dataclasses.asdict(jobs.weibo_load(staged_folder))
+
+    @task(retries=0)
+    def check(results: list[list[dict]], loaded: dict, data_interval_start=None) -> list[str]:
+        """Fail the run if any account must re-authorize; the others are already loaded."""
+        from shengliang import jobs
+
+        return jobs.weibo_check([r for batch in results for r in batch], _data_date(data_interval_start))
+
+    batches = plan()
+    results = extract.expand(batch=batches)
+    staged = transform(batches, results)
+    check(results, load(staged))
+
+
+weibo_daily()

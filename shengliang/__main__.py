@@ -1,0 +1,5 @@
+import sys
+
+from shengliang.cli import main
+
+sys.exit(main())

@@ -1,0 +1,109 @@
+"""`shengliang`: the command line. Errors meant for people print as one message, not a traceback."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from datetime import date, timedelta
+
+from extractors.errors import ShengliangError
+
+
+def _date_arg(value: str) -> date:
+    from shengliang.weibo_pipeline import parse_data_date
+
+    try:
+        return parse_data_date(value)
+    except ShengliangError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _date_range(start: date, end: date) -> list[date]:
+    if end < start:
+        raise ShengliangError(f"--to {end} is before --from {start}; swap them")
+    return [start + timedelta(days=n) for n in range((end - start).days + 1)]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="shengliang", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    demo = sub.add_parser("demo", help="run weibo_daily against the local sandbox and print what landed")
+    demo.add_argument("--date", type=_date_arg, help="data date YYYY-MM-DD (default: yesterday, Beijing)")
+
+    sandbox = sub.add_parser("sandbox", help="run the local Weibo API sandbox in the foreground")
+    sandbox.add_argument("sandbox_args", nargs=argparse.REMAINDER, help="see `shengliang sandbox --help`")
+
+    summary = sub.add_parser("summary", help="print what the warehouse holds for one date")
+    summary.add_argument("--date", type=_date_arg, required=True)
+
+    rebuild = sub.add_parser("rebuild", help="rebuild dates in the warehouse from the raw lake, no API calls")
+    rebuild.add_argument("--from", dest="start", type=_date_arg, required=True)
+    rebuild.add_argument("--to", dest="end", type=_date_arg)
+
+    sub.add_parser("airflow-init", help="create/migrate the local Airflow metadata DB and the pools")
+    sub.add_parser("docs", help="write docs/warehouse.md from the schema")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    args = build_parser().parse_args(argv)
+    try:
+        return _run(args)
+    except ShengliangError as error:
+        print(f"shengliang {args.command}: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def _run(args: argparse.Namespace) -> int:
+    if args.command == "demo":
+        from shengliang.demo import run_demo
+
+        return run_demo(args.date)
+    if args.command == "sandbox":
+        from sandbox.server import serve
+
+        return serve(args.sandbox_args)
+    if args.command == "summary":
+        from shengliang import settings
+        from shengliang.report import format_weibo_summary, weibo_day_summary
+        from warehouse.db import open_warehouse, safe_url
+
+        with open_warehouse(settings.warehouse_url()) as engine:
+            print(
+                format_weibo_summary(weibo_day_summary(engine, args.date, safe_url(settings.warehouse_url())))
+            )
+        return 0
+    if args.command == "rebuild":
+        from shengliang import jobs
+
+        days = _date_range(args.start, args.end or args.start)
+        for position, day in enumerate(days, start=1):
+            counts = jobs.weibo_rebuild(day)
+            print(f"[{position}/{len(days)}] {day}: {counts.posts} posts, {counts.engagement_rows} snapshots")
+        return 0
+    if args.command == "airflow-init":
+        from shengliang.airflow_local import init_metadata_db, use_project_airflow
+
+        home = use_project_airflow()
+        init_metadata_db()
+        print(f"Airflow metadata DB ready under {home}; pools: weibo_api, warehouse_writer")
+        return 0
+    if args.command == "docs":
+        from shengliang.settings import PROJECT_ROOT
+        from warehouse.schema import data_dictionary_markdown
+
+        path = PROJECT_ROOT / "docs" / "warehouse.md"
+        path.write_text(data_dictionary_markdown() + "\n", encoding="utf-8")
+        print(f"wrote {path}")
+        return 0
+    raise AssertionError(args.command)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

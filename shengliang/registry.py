@@ -1,0 +1,215 @@
+"""The account registry: which brand and employee accounts Shengliang reads, and where their tokens are.
+
+The file holds names of secrets, never secrets. Validation turns every mistake into one message
+that names the file, the entry and the fix.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from extractors.errors import ShengliangError
+
+PLATFORMS = ("weibo", "wechat")
+KINDS = ("brand", "employee")
+ACCOUNT_FIELDS = ("brand", "platform", "account_id", "display_name", "kind")
+
+
+class RegistryError(ShengliangError):
+    """The registry file is wrong; the message says where and how to fix it."""
+
+
+@dataclass(frozen=True)
+class Brand:
+    brand_id: str
+    name: str
+    dictionary: Path | None
+
+
+@dataclass(frozen=True)
+class TokenRef:
+    """Where a token lives: an environment variable or an Airflow connection (its password)."""
+
+    env: str | None = None
+    connection: str | None = None
+
+    def describe(self) -> str:
+        return f"environment variable {self.env}" if self.env else f"Airflow connection {self.connection}"
+
+
+@dataclass(frozen=True)
+class Account:
+    brand: Brand
+    platform: str
+    account_id: str
+    display_name: str
+    kind: str
+    department: str | None
+    token: TokenRef
+
+    @property
+    def account_key(self) -> str:
+        return f"{self.platform}:{self.account_id}"
+
+    def label(self) -> str:
+        return f"{self.display_name} ({self.platform} {self.account_id})"
+
+
+@dataclass(frozen=True)
+class Registry:
+    path: Path
+    brands: dict[str, Brand]
+    accounts: list[Account]
+
+    def for_platform(self, platform: str) -> list[Account]:
+        return [a for a in self.accounts if a.platform == platform]
+
+    def account(self, platform: str, account_id: str) -> Account:
+        for account in self.accounts:
+            if account.platform == platform and account.account_id == account_id:
+                return account
+        raise RegistryError(f"{self.path}: no {platform} account {account_id} is registered")
+
+
+SecretLookup = Callable[[TokenRef], str | None]
+
+
+def env_lookup(ref: TokenRef) -> str | None:
+    """Tokens from environment variables; connections as Airflow exports them (AIRFLOW_CONN_<ID>)."""
+    if ref.env:
+        return os.environ.get(ref.env) or None
+    if ref.connection:
+        raw = os.environ.get(f"AIRFLOW_CONN_{ref.connection.upper()}")
+        return _password_from_conn(raw) if raw else None
+    return None
+
+
+def _password_from_conn(raw: str) -> str | None:
+    import json
+    from urllib.parse import unquote, urlsplit
+
+    if raw.lstrip().startswith("{"):
+        return json.loads(raw).get("password") or None
+    password = urlsplit(raw).password
+    return unquote(password) if password else None
+
+
+def _fail(path: Path, where: str, problem: str, fix: str) -> RegistryError:
+    return RegistryError(f"{path}: {where}: {problem}. {fix}")
+
+
+def load_registry(path: Path, *, lookup: SecretLookup | None = env_lookup) -> Registry:
+    """Read and validate the registry. With `lookup`, every token reference must resolve."""
+    path = Path(path)
+    if not path.exists():
+        raise RegistryError(
+            f"{path}: the account registry does not exist. Create it (see config/accounts.yml) "
+            "or point SHENGLIANG_ACCOUNTS at it."
+        )
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        at = f"line {mark.line + 1}" if mark else "somewhere"
+        raise RegistryError(f"{path}: not valid YAML at {at}: {getattr(error, 'problem', error)}") from None
+    if not isinstance(document, dict) or not isinstance(document.get("accounts"), list):
+        raise _fail(path, "top level", "no 'accounts:' list", "Add 'brands:' and 'accounts:' lists.")
+    brands = _load_brands(path, document.get("brands") or [])
+    accounts: list[Account] = []
+    seen: dict[tuple[str, str], int] = {}
+    for index, entry in enumerate(document["accounts"]):
+        account = _load_account(path, index, entry, brands)
+        key = (account.platform, account.account_id)
+        if key in seen:
+            raise _fail(
+                path,
+                f"accounts[{index}] ({account.platform} {account.account_id})",
+                f"duplicate account id, already registered as accounts[{seen[key]}]",
+                "Remove one of the two entries.",
+            )
+        seen[key] = index
+        if lookup is not None and not lookup(account.token):
+            raise _fail(
+                path,
+                f"accounts[{index}] ({account.display_name}, {account.platform} {account.account_id})",
+                f"its token reference resolves to nothing: {account.token.describe()} is not set",
+                "Set it to the account's access token, or fix the name in the registry.",
+            )
+        accounts.append(account)
+    return Registry(path=path, brands=brands, accounts=accounts)
+
+
+def _load_brands(path: Path, entries: Any) -> dict[str, Brand]:
+    if not isinstance(entries, list):
+        raise _fail(path, "brands", "is not a list", "Write brands as a list of {id, name, dictionary}.")
+    brands: dict[str, Brand] = {}
+    for index, entry in enumerate(entries):
+        where = f"brands[{index}]"
+        if not isinstance(entry, dict) or not entry.get("id") or not entry.get("name"):
+            raise _fail(path, where, "needs 'id' and 'name'", "Add both, e.g. id: shanhai, name: 山海茶饮.")
+        brand_id = str(entry["id"])
+        if brand_id in brands:
+            raise _fail(path, f"{where} ({brand_id})", "duplicate brand id", "Remove one of the two.")
+        dictionary = entry.get("dictionary")
+        dictionary_path = (path.parent / str(dictionary)).resolve() if dictionary else None
+        if dictionary_path is not None and not dictionary_path.exists():
+            raise _fail(
+                path,
+                f"{where} ({brand_id})",
+                f"dictionary file {dictionary_path} does not exist",
+                "Fix the path (relative to the registry file) or remove the line.",
+            )
+        brands[brand_id] = Brand(brand_id=brand_id, name=str(entry["name"]), dictionary=dictionary_path)
+    return brands
+
+
+def _load_account(path: Path, index: int, entry: Any, brands: dict[str, Brand]) -> Account:
+    where = f"accounts[{index}]"
+    if not isinstance(entry, dict):
+        raise _fail(path, where, "is not a mapping", "Write each account as key: value lines.")
+    if entry.get("account_id") is not None:
+        where += f" ({entry.get('display_name') or entry['account_id']})"
+    for name in ACCOUNT_FIELDS:
+        if entry.get(name) in (None, ""):
+            raise _fail(path, where, f"missing field '{name}'", f"Add {name}: to the entry.")
+    platform = str(entry["platform"])
+    if platform not in PLATFORMS:
+        raise _fail(path, where, f"unknown platform {platform!r}", f"Use one of: {', '.join(PLATFORMS)}.")
+    kind = str(entry["kind"])
+    if kind not in KINDS:
+        raise _fail(path, where, f"unknown kind {kind!r}", "Use kind: brand or kind: employee.")
+    department = entry.get("department")
+    if kind == "employee" and not department:
+        raise _fail(path, where, "employee without a department", "Add department: (e.g. 市场部).")
+    brand_id = str(entry["brand"])
+    if brand_id not in brands:
+        known = ", ".join(brands) or "none"
+        raise _fail(path, where, f"brand {brand_id!r} is not under 'brands:'", f"Use one of: {known}.")
+    token_env, token_conn = entry.get("token_env"), entry.get("token_connection")
+    if bool(token_env) == bool(token_conn):
+        raise _fail(
+            path,
+            where,
+            "needs exactly one of 'token_env' or 'token_connection'",
+            "Name the environment variable or Airflow connection that holds the access token "
+            "(never the token itself).",
+        )
+    if "token" in entry or "access_token" in entry:
+        raise _fail(
+            path, where, "holds a token value", "Remove it; put the token in an environment variable."
+        )
+    return Account(
+        brand=brands[brand_id],
+        platform=platform,
+        account_id=str(entry["account_id"]),
+        display_name=str(entry["display_name"]),
+        kind=kind,
+        department=str(department) if department else None,
+        token=TokenRef(env=token_env or None, connection=token_conn or None),
+    )

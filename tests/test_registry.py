@@ -1,0 +1,123 @@
+"""The account registry: a good file loads; each bad entry fails with a message a person can act on."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from shengliang.registry import RegistryError, TokenRef, env_lookup, load_registry
+from shengliang.settings import PROJECT_ROOT
+
+GOOD = """
+brands:
+  - id: shanhai
+    name: 山海茶饮
+accounts:
+  - brand: shanhai
+    platform: weibo
+    account_id: "6000000001"
+    display_name: 山海茶饮官方微博
+    kind: brand
+    token_env: TEST_TOKEN_A
+  - brand: shanhai
+    platform: weibo
+    account_id: "6000000101"
+    display_name: 小李
+    kind: employee
+    department: 市场部
+    token_connection: weibo_xiaoli
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "accounts.yml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def always(ref: TokenRef) -> str:
+    return "resolved"
+
+
+def test_good_registry_loads(tmp_path: Path) -> None:
+    registry = load_registry(write(tmp_path, GOOD), lookup=always)
+    assert [a.account_key for a in registry.accounts] == ["weibo:6000000001", "weibo:6000000101"]
+    employee = registry.accounts[1]
+    assert (employee.kind, employee.department, employee.brand.name) == ("employee", "市场部", "山海茶饮")
+    assert employee.token == TokenRef(env=None, connection="weibo_xiaoli")
+
+
+def test_shipped_registry_is_valid_and_holds_no_tokens() -> None:
+    path = PROJECT_ROOT / "config" / "accounts.yml"
+    registry = load_registry(path, lookup=None)
+    assert len(registry.for_platform("weibo")) == 8
+    assert all(a.brand.dictionary and a.brand.dictionary.exists() for a in registry.accounts)
+    assert "2.00" not in path.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        ("    kind: brand\n", "", ["accounts[0] (山海茶饮官方微博)", "missing field 'kind'", "Add kind:"]),
+        (
+            "    kind: employee\n",
+            "    kind: intern\n",
+            ["accounts[1] (小李)", "unknown kind 'intern'", "kind: brand or kind: employee"],
+        ),
+        (
+            'account_id: "6000000101"',
+            'account_id: "6000000001"',
+            ["accounts[1]", "duplicate account id", "accounts[0]"],
+        ),
+        ("    department: 市场部\n", "", ["accounts[1] (小李)", "employee without a department"]),
+        (
+            "    token_env: TEST_TOKEN_A\n",
+            "",
+            ["accounts[0]", "exactly one of 'token_env' or 'token_connection'"],
+        ),
+        (
+            "    token_env: TEST_TOKEN_A\n",
+            "    token_env: TEST_TOKEN_A\n    token: 2.00abc\n",
+            ["accounts[0]", "holds a token value"],
+        ),
+        (
+            '  - brand: shanhai\n    platform: weibo\n    account_id: "6000000101"',
+            '  - brand: nobody\n    platform: weibo\n    account_id: "6000000101"',
+            ["accounts[1]", "brand 'nobody'", "shanhai"],
+        ),
+    ],
+)
+def test_bad_entries_name_file_entry_and_fix(tmp_path: Path, old: str, new: str, expected: list[str]) -> None:
+    assert old in GOOD
+    path = write(tmp_path, GOOD.replace(old, new, 1))
+    with pytest.raises(RegistryError) as caught:
+        load_registry(path, lookup=always)
+    message = str(caught.value)
+    assert message.startswith(str(path))
+    for fragment in expected:
+        assert fragment in message
+
+
+def test_unresolved_token_reference_names_the_variable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("TEST_TOKEN_A", raising=False)
+    with pytest.raises(RegistryError, match=r"accounts\[0\].*environment variable TEST_TOKEN_A is not set"):
+        load_registry(write(tmp_path, GOOD), lookup=env_lookup)
+
+
+def test_connection_tokens_resolve_from_airflow_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TEST_TOKEN_A", "tok-a")
+    monkeypatch.setenv("AIRFLOW_CONN_WEIBO_XIAOLI", '{"conn_type": "generic", "password": "tok-b"}')
+    registry = load_registry(write(tmp_path, GOOD), lookup=env_lookup)
+    assert [env_lookup(a.token) for a in registry.accounts] == ["tok-a", "tok-b"]
+    monkeypatch.setenv("AIRFLOW_CONN_WEIBO_XIAOLI", "generic://:tok%2Fc@")
+    assert env_lookup(registry.accounts[1].token) == "tok/c"
+
+
+def test_bad_yaml_and_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(RegistryError, match="not valid YAML at line"):
+        load_registry(write(tmp_path, "accounts: [\n  - {"), lookup=always)
+    with pytest.raises(RegistryError, match="does not exist.*SHENGLIANG_ACCOUNTS"):
+        load_registry(tmp_path / "missing.yml", lookup=always)

@@ -1,0 +1,258 @@
+"""Segmenter: brand dictionaries keep product names whole, Weibo tokens are never cut."""
+
+from pathlib import Path
+
+import pytest
+
+from transforms.segment import DEFAULT_STOPWORDS_PATH, Segmenter, Term, count_terms, load_stopwords
+from transforms.weibo_text import clean_weibo_text
+
+DICTIONARIES = Path(__file__).resolve().parent.parent / "config" / "dictionaries"
+SHANHAI = DICTIONARIES / "shanhai.dict"
+JIGUANG = DICTIONARIES / "jiguang.dict"
+
+# Every brand term inside a real-looking sentence.
+SHANHAI_SENTENCES = {
+    "山海茶饮": "下班去山海茶饮排队买奶茶",
+    "云雾乌龙": "这杯云雾乌龙回甘很明显",
+    "桂花拿铁": "秋天第一杯桂花拿铁",
+    "冷萃茉莉": "夏天就要喝冷萃茉莉才解渴",
+    "山海会员日": "周三是山海会员日买一送一",
+    "白桃乌龙": "新品白桃乌龙香气很足",
+    "芝士岩茶": "朋友推荐的芝士岩茶奶盖超厚",
+    "青提茉莉": "青提茉莉少冰少糖",
+    "山野柠檬茶": "暴打一杯山野柠檬茶",
+    "山海小程序": "用山海小程序点单不用排队",
+}
+JIGUANG_SENTENCES = {
+    "极光手机": "新入手的极光手机续航很顶",
+    "极光X5": "极光X5的夜景拍照太强了",
+    "星环OS": "升级星环OS以后更流畅",
+    "超感光影像": "超感光影像暗光也很干净",
+    "极光Pad": "极光Pad追剧屏幕很大",
+    "极光Buds": "极光Buds降噪效果不错",
+    "极光Watch2": "极光Watch2能测血氧",
+    "极光快充": "极光快充半小时充满",
+    "星环互联": "手机和平板星环互联传文件很方便",
+}
+
+
+@pytest.fixture(scope="module")
+def plain() -> Segmenter:
+    return Segmenter()
+
+
+@pytest.fixture(scope="module")
+def shanhai() -> Segmenter:
+    return Segmenter(user_dictionaries=[SHANHAI])
+
+
+@pytest.fixture(scope="module")
+def jiguang() -> Segmenter:
+    return Segmenter(user_dictionaries=[str(JIGUANG)])
+
+
+def words(segmenter: Segmenter, raw: str) -> list[str]:
+    return [term.term for term in segmenter.terms(clean_weibo_text(raw)) if term.kind == "word"]
+
+
+def dictionary_terms(path: Path) -> set[str]:
+    return {line.split()[0] for line in path.read_text(encoding="utf-8").splitlines() if line.strip()}
+
+
+def test_sentences_cover_every_dictionary_term() -> None:
+    assert set(SHANHAI_SENTENCES) == dictionary_terms(SHANHAI)
+    assert set(JIGUANG_SENTENCES) == dictionary_terms(JIGUANG)
+
+
+@pytest.mark.parametrize(("term", "sentence"), SHANHAI_SENTENCES.items())
+def test_shanhai_terms_stay_whole_and_need_the_dictionary(
+    term: str, sentence: str, shanhai: Segmenter, plain: Segmenter
+) -> None:
+    assert term in words(shanhai, sentence)
+    assert term not in words(plain, sentence)
+
+
+@pytest.mark.parametrize(("term", "sentence"), JIGUANG_SENTENCES.items())
+def test_jiguang_terms_stay_whole_and_need_the_dictionary(
+    term: str, sentence: str, jiguang: Segmenter, plain: Segmenter
+) -> None:
+    assert term in words(jiguang, sentence)
+    assert term not in words(plain, sentence)
+
+
+def test_exact_segmentation_with_and_without_dictionary(shanhai: Segmenter, plain: Segmenter) -> None:
+    sentence = "今天在山海茶饮买了云雾乌龙和桂花拿铁，山海会员日真划算"
+    assert words(shanhai, sentence) == ["山海茶饮", "买", "云雾乌龙", "桂花拿铁", "山海会员日", "划算"]
+    assert words(plain, sentence) == [
+        "山海",
+        "茶",
+        "饮",
+        "买",
+        "云雾",
+        "乌龙",
+        "桂花",
+        "拿",
+        "铁",
+        "山海",
+        "会员",
+        "日真",
+        "划算",
+    ]
+
+
+def test_mixed_latin_digit_terms(jiguang: Segmenter) -> None:
+    sentence = "极光X5和极光x5还有星环os，极光X50不是极光X5，极光X5Pro也不是"
+    # Lower-case spellings count too; a longer Latin/digit run is another product, not 极光X5.
+    assert words(jiguang, sentence) == ["极光X5", "极光x5", "星环os", "极光X50", "极光X5", "极光X5Pro"]
+    assert words(jiguang, "极光X5 Pro的星环OS") == ["极光X5", "Pro", "星环OS"]
+
+
+def test_weibo_tokens_are_never_cut(jiguang: Segmenter) -> None:
+    clean = clean_weibo_text(
+        "#极光X5开箱测评# 谢谢@极光手机官方微博 送的极光Pad[哈哈][哈哈] 详情 http://t.cn/A6xYz12b 。"
+    )
+    assert jiguang.terms(clean) == [
+        Term("#极光X5开箱测评#", "topic"),
+        Term("谢谢", "word"),
+        Term("@极光手机官方微博", "mention"),
+        Term("送", "word"),
+        Term("极光Pad", "word"),
+        Term("[哈哈]", "emoticon"),
+        Term("[哈哈]", "emoticon"),
+        Term("详情", "word"),
+        Term("http://t.cn/A6xYz12b", "link"),
+    ]
+
+
+def test_only_own_text_is_segmented(shanhai: Segmenter) -> None:
+    clean = clean_weibo_text("强烈同意//@茶友小王:桂花拿铁也不错")
+    assert shanhai.terms(clean) == [Term("强烈", "word"), Term("同意", "word")]
+
+
+def test_repost_with_html_example(shanhai: Segmenter) -> None:
+    raw = (
+        '今天的<a href="https://m.weibo.cn/search?containerid=231522type%3D1%26q%3D%23新品%23">#山海茶饮新品#</a>'
+        '云雾乌龙太好喝了<img class="face" alt="[哈哈]" src="//h5.sinaimg.cn/x.png">，感谢'
+        '<a href="/n/山海茶饮官方微博">@山海茶饮官方微博</a>&nbsp;详情戳<a href="http://t.cn/A6xYz12b">网页链接</a>'
+        " &lt;限量&gt;//@茶友小王：桂花拿铁也不错[赞]//@山海茶饮官方微博:转发微博"
+    )
+    assert shanhai.terms(clean_weibo_text(raw)) == [
+        Term("#山海茶饮新品#", "topic"),
+        Term("云雾乌龙", "word"),
+        Term("好喝", "word"),
+        Term("[哈哈]", "emoticon"),
+        Term("感谢", "word"),
+        Term("@山海茶饮官方微博", "mention"),
+        Term("详情", "word"),
+        Term("戳", "word"),
+        Term("http://t.cn/A6xYz12b", "link"),
+        Term("限量", "word"),
+    ]
+
+
+def test_stopwords_punctuation_digits_and_whitespace_are_dropped(plain: Segmenter) -> None:
+    assert words(plain, "转发微博") == []
+    assert words(plain, "我也是在2018年喝的,真的很好喝~~ 3.5分!!! 展开全文") == ["年", "喝", "好喝", "分"]
+
+
+def test_words_keep_their_case(plain: Segmenter) -> None:
+    assert words(plain, "iPhone和Android") == ["iPhone", "Android"]
+
+
+def test_custom_stopwords_replace_the_shipped_list() -> None:
+    segmenter = Segmenter(stopwords=["好喝", "", "  "])
+    assert segmenter.stopwords == frozenset({"好喝"})
+    assert words(segmenter, "我觉得好喝") == ["我", "觉得"]
+
+
+def test_shipped_stopword_list() -> None:
+    stopwords = load_stopwords(DEFAULT_STOPWORDS_PATH)
+    assert 200 <= len(stopwords) <= 400
+    assert {
+        "转发微博",
+        "网页链接",
+        "全文",
+        "的",
+        "了",
+        "是",
+        "在",
+        "我",
+        "你",
+        "也",
+        "就",
+        "都",
+        "和",
+    } <= stopwords
+    assert {"啊", "吧", "呢", "哦"} <= stopwords
+    assert not any(word.startswith("#") for word in stopwords)
+
+
+def test_segmenters_do_not_leak_into_each_other(shanhai: Segmenter, jiguang: Segmenter) -> None:
+    # Build both tokenizers first, then check each lacks the other's terms.
+    assert words(shanhai, "山海茶饮") == ["山海茶饮"]
+    assert words(jiguang, "极光手机") == ["极光手机"]
+    assert words(shanhai, "极光X5的星环OS") == ["极光", "X5", "星环", "OS"]
+    assert words(jiguang, "山海茶饮的云雾乌龙") == ["山海", "茶", "饮", "云雾", "乌龙"]
+    assert Segmenter().terms(clean_weibo_text("山海茶饮")) == [
+        Term("山海", "word"),
+        Term("茶", "word"),
+        Term("饮", "word"),
+    ]
+
+
+def test_two_dictionaries_in_one_segmenter() -> None:
+    both = Segmenter(user_dictionaries=[SHANHAI, JIGUANG])
+    assert words(both, "用极光X5拍山海茶饮") == ["极光X5", "拍", "山海茶饮"]
+
+
+def test_count_terms_counts_repeats(shanhai: Segmenter) -> None:
+    terms = shanhai.terms(clean_weibo_text("云雾乌龙好喝，云雾乌龙真香[哈哈][哈哈] #云雾乌龙# @云雾乌龙"))
+    assert count_terms(terms) == {
+        ("云雾乌龙", "word"): 2,
+        ("好喝", "word"): 1,
+        ("真香", "word"): 1,
+        ("[哈哈]", "emoticon"): 2,
+        ("#云雾乌龙#", "topic"): 1,
+        ("@云雾乌龙", "mention"): 1,
+    }
+    assert count_terms([]) == {}
+
+
+def test_files_are_read_only_at_construction(tmp_path: Path) -> None:
+    dictionary = tmp_path / "brand.dict"
+    dictionary.write_text("\ufeff云朵奶盖 20000 nz\n\n", encoding="utf-8")
+    stopwords = tmp_path / "stopwords.txt"
+    stopwords.write_text("# my list\n的\n", encoding="utf-8")
+    segmenter = Segmenter(user_dictionaries=[dictionary], stopwords=load_stopwords(stopwords))
+    dictionary.unlink()
+    stopwords.unlink()
+    assert words(segmenter, "店里的云朵奶盖") == ["店里", "云朵奶盖"]
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("极光X5 Pro 20000 nz", "no spaces in the word"),
+        ("山海·茶饮 20000", "cannot keep"),
+        ("山海茶饮 0", "freq 0"),
+    ],
+)
+def test_bad_dictionary_lines_raise(tmp_path: Path, line: str, message: str) -> None:
+    dictionary = tmp_path / "bad.dict"
+    dictionary.write_text(f"山海茶饮 20000 nz\n{line}\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=message) as error:
+        Segmenter(user_dictionaries=[dictionary])
+    assert "bad.dict:2" in str(error.value)
+
+
+def test_dictionary_line_without_freq_or_tag(tmp_path: Path) -> None:
+    dictionary = tmp_path / "brand.dict"
+    dictionary.write_text("云朵奶盖\n桃桃冰沙 nz\n", encoding="utf-8")
+    segmenter = Segmenter(user_dictionaries=[dictionary])
+    assert words(segmenter, "云朵奶盖配桃桃冰沙") == ["云朵奶盖", "配", "桃桃冰沙"]
+
+
+def test_one_path_instead_of_a_sequence_is_refused() -> None:
+    with pytest.raises(TypeError):
+        Segmenter(user_dictionaries=SHANHAI)  # type: ignore[arg-type]

@@ -1,0 +1,179 @@
+"""Clean the HTML-ish text of a Weibo post and pull out its Weibo-specific tokens.
+
+A post's `text` (Open API v2) is plain text with occasional HTML: `<a>` links for topics, mentions and
+"网页链接" short links, `<img alt="[哈哈]">` emoticons, entities. A repost holds the author's own words
+first, then the earlier repost chain as `//@name: words//@name2: words`.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+__all__ = [
+    "CleanText",
+    "RepostLink",
+    "clean_weibo_text",
+    "iter_spans",
+    "SPAN_KINDS",
+]
+
+# --- token patterns (applied after normalization, so only half-width forms appear) ---------------
+
+_CJK = "\u3400-\u4dbf\u4e00-\u9fff"
+# Weibo nicknames: Chinese characters, letters, digits, "_" and "-".
+_NICK_CHAR = f"[{_CJK}A-Za-z0-9_\\-]"
+# URL characters (RFC 3986) without "[" and "]" (emoticons follow links directly); the last character
+# may not be sentence punctuation, so "见http://t.cn/abc." keeps the dot out of the link.
+_URL = r"https?://[A-Za-z0-9\-._~:/?#@!$&'()*+,;=%]*[A-Za-z0-9\-_~/=&%+]"
+# A topic: 1-50 characters between two "#", no "#" or whitespace inside (a stray "#" then never
+# captures half a sentence up to the next topic).
+_TOPIC = r"#[^#\s]{1,50}#"
+# A mention: "@" (not glued to a preceding Latin word, as in e-mail addresses) + up to 30 nickname chars.
+_MENTION = rf"(?<![A-Za-z0-9_])@{_NICK_CHAR}{{1,30}}"
+_EMOTICON = rf"\[[{_CJK}A-Za-z0-9]{{1,8}}\]"
+
+# Alternation order decides ties at one position: a link swallows "#" and "@" inside it.
+_SPAN_RE = re.compile(
+    rf"(?P<link>{_URL})|(?P<topic>{_TOPIC})|(?P<mention>{_MENTION})|(?P<emoticon>{_EMOTICON})"
+)
+_TOPIC_RE = re.compile(_TOPIC)
+_MENTION_RE = re.compile(_MENTION)
+_EMOTICON_RE = re.compile(_EMOTICON)
+
+SPAN_KINDS = ("link", "topic", "mention", "emoticon")
+
+# --- HTML handling ----------------------------------------------------------------------------------
+
+_IMG_RE = re.compile(r"<img\b[^>]*>", re.IGNORECASE)
+_ANCHOR_RE = re.compile(r"<a\b([^>]*)>(.*?)</a\s*>", re.IGNORECASE | re.DOTALL)
+_ATTR_RE = r"""\b{name}\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))"""
+_BREAK_TAG_RE = re.compile(r"</?(?:br|p|div|li)\b[^<>]*>", re.IGNORECASE)
+# Only things that look like tags: "<" + optional "/" + a letter. "a < b" and "<3" stay text.
+_ANY_TAG_RE = re.compile(r"</?[A-Za-z][^<>]*>")
+
+# --- normalization ------------------------------------------------------------------------------
+
+# Full-width ASCII forms U+FF01-U+FF5E to U+0021-U+007E, ideographic space U+3000 to a space.
+_HALF_WIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)}
+_HALF_WIDTH[0x3000] = 0x20
+# Zero-width and invisible format characters.
+_ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u200e\u200f\u2060\ufeff"))
+_WHITESPACE_RE = re.compile(r"\s+")
+
+# A repost-chain marker: "//@" directly followed by a nickname character.
+_CHAIN_SPLIT_RE = re.compile(rf"//@(?={_NICK_CHAR})")
+_CHAIN_LINK_RE = re.compile(rf"({_NICK_CHAR}{{1,30}})\s*:?\s*(.*)", re.DOTALL)
+
+
+@dataclass(frozen=True)
+class RepostLink:
+    """One earlier repost in a chain: `//@screen_name: text`."""
+
+    screen_name: str
+    text: str
+
+
+@dataclass(frozen=True)
+class CleanText:
+    """A cleaned post. Token tuples come from `own_text` only and keep repeats (they are occurrences)."""
+
+    text: str
+    own_text: str
+    chain: tuple[RepostLink, ...] = ()
+    topics: tuple[str, ...] = ()
+    mentions: tuple[str, ...] = ()
+    emoticons: tuple[str, ...] = ()
+    links: tuple[str, ...] = ()
+
+
+def clean_weibo_text(raw: str) -> CleanText:
+    """Clean a Weibo post text and split it into the author's own words and the repost chain.
+
+    Order: HTML tags (img -> alt, a -> topic/mention label or absolute URL or label, others dropped),
+    then entities, full-width -> half-width, zero-width removal, whitespace collapse.
+    """
+    text = _normalize(html.unescape(_strip_html(raw or "")))
+    own_text, chain = _split_chain(text)
+    found: dict[str, list[str]] = {kind: [] for kind in SPAN_KINDS}
+    for kind, value in iter_spans(own_text):
+        if kind in found:
+            found[kind].append(value)
+    return CleanText(
+        text=text,
+        own_text=own_text,
+        chain=chain,
+        topics=tuple(found["topic"]),
+        mentions=tuple(found["mention"]),
+        emoticons=tuple(found["emoticon"]),
+        links=tuple(found["link"]),
+    )
+
+
+def iter_spans(text: str) -> Iterator[tuple[str, str]]:
+    """Split cleaned text into (kind, value) pieces in order; kind is "text" or one of SPAN_KINDS.
+
+    Concatenating the values gives back `text`. Empty "text" pieces are not yielded.
+    """
+    position = 0
+    for match in _SPAN_RE.finditer(text):
+        if match.start() > position:
+            yield "text", text[position : match.start()]
+        kind = match.lastgroup
+        assert kind is not None  # every alternative is a named group
+        yield kind, match.group()
+        position = match.end()
+    if position < len(text):
+        yield "text", text[position:]
+
+
+def _attribute(attributes: str, name: str) -> str | None:
+    match = re.search(_ATTR_RE.format(name=name), attributes, re.IGNORECASE)
+    if match is None:
+        return None
+    return next(group for group in match.groups() if group is not None)
+
+
+def _replace_img(match: re.Match[str]) -> str:
+    # Emoticon images become their "[哈哈]" alt text; other images (link icons, pictures) vanish.
+    alt = _attribute(match.group(), "alt") or ""
+    return alt if _EMOTICON_RE.fullmatch(_normalize(html.unescape(alt))) else ""
+
+
+def _replace_anchor(match: re.Match[str]) -> str:
+    attributes, inner = match.group(1), match.group(2)
+    label = _WHITESPACE_RE.sub(" ", _ANY_TAG_RE.sub("", inner)).strip()
+    # Compare on the normalized label so full-width "＃话题＃" counts as a topic too.
+    normalized = _normalize(html.unescape(label))
+    if _TOPIC_RE.fullmatch(normalized) or _MENTION_RE.fullmatch(normalized):
+        return label
+    # href stays entity-escaped here, like the label: entities are unescaped once, after all tags.
+    href = (_attribute(attributes, "href") or "").strip()
+    if re.match(r"https?://", href, re.IGNORECASE):
+        # Pad with spaces so a URL never glues onto neighbouring text; whitespace collapses later.
+        return f" {href} "
+    return label
+
+
+def _strip_html(raw: str) -> str:
+    text = _IMG_RE.sub(_replace_img, raw)
+    text = _ANCHOR_RE.sub(_replace_anchor, text)
+    text = _BREAK_TAG_RE.sub(" ", text)
+    return _ANY_TAG_RE.sub("", text)
+
+
+def _normalize(text: str) -> str:
+    text = text.translate(_HALF_WIDTH).translate(_ZERO_WIDTH)
+    return _WHITESPACE_RE.sub(" ", text).strip()
+
+
+def _split_chain(text: str) -> tuple[str, tuple[RepostLink, ...]]:
+    own_text, *links = _CHAIN_SPLIT_RE.split(text)
+    chain = []
+    for link in links:
+        match = _CHAIN_LINK_RE.match(link)
+        assert match is not None  # the split guarantees a nickname character
+        chain.append(RepostLink(screen_name=match.group(1), text=match.group(2).strip()))
+    return own_text.strip(), tuple(chain)

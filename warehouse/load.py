@@ -1,0 +1,214 @@
+"""Idempotent loads of one platform-day into the warehouse, in one transaction.
+
+- dimensions and fct_post merge on their natural keys;
+- a day's engagement snapshot rows are replaced for the accounts in the load, no other date is touched;
+- a post's terms are replaced whole;
+- bookmarks only move forward.
+Loading the same day twice leaves exactly the same rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, Table, and_, delete, func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+from warehouse.schema import (
+    dim_account,
+    dim_date,
+    etl_account_run,
+    etl_extraction_state,
+    fct_account_daily,
+    fct_post,
+    fct_post_engagement_daily,
+    fct_post_term,
+)
+
+CHUNK = 1000
+
+
+@dataclass
+class WeiboDay:
+    """Everything one run for one date loads; each list holds rows keyed by column name."""
+
+    data_date: date
+    accounts: list[dict[str, Any]] = field(default_factory=list)
+    posts: list[dict[str, Any]] = field(default_factory=list)
+    engagement: list[dict[str, Any]] = field(default_factory=list)
+    terms: list[dict[str, Any]] = field(default_factory=list)
+    account_daily: list[dict[str, Any]] = field(default_factory=list)
+    bookmarks: list[dict[str, Any]] = field(default_factory=list)
+    runs: list[dict[str, Any]] = field(default_factory=list)
+
+    TABLES = ("accounts", "posts", "engagement", "terms", "account_daily", "bookmarks", "runs")
+
+
+@dataclass(frozen=True)
+class LoadCounts:
+    posts: int
+    engagement_rows: int
+    term_rows: int
+    accounts: int
+
+
+def _chunks(rows: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(rows), size):
+        yield rows[start : start + size]
+
+
+def upsert(
+    conn: Connection, table: Table, rows: Sequence[dict[str, Any]], *, keep: Sequence[str] = ()
+) -> None:
+    """Insert rows, updating existing ones on the primary key; columns in `keep` keep a non-null
+    stored value."""
+    if not rows:
+        return
+    keys = [c.name for c in table.primary_key.columns]
+    statement = pg_insert(table)
+    updates = {}
+    for column in table.columns:
+        if column.name in keys:
+            continue
+        new_value = statement.excluded[column.name]
+        updates[column.name] = func.coalesce(column, new_value) if column.name in keep else new_value
+    statement = statement.on_conflict_do_update(index_elements=keys, set_=updates)
+    for chunk in _chunks(rows):
+        conn.execute(statement, list(chunk))
+
+
+def insert_missing(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    if not rows:
+        return
+    keys = [c.name for c in table.primary_key.columns]
+    statement = pg_insert(table).on_conflict_do_nothing(index_elements=keys)
+    for chunk in _chunks(rows):
+        conn.execute(statement, list(chunk))
+
+
+def date_rows(dates: Iterable[date]) -> list[dict[str, Any]]:
+    rows = []
+    for day in sorted(set(dates)):
+        iso = day.isocalendar()
+        rows.append(
+            {
+                "date_key": day,
+                "year": day.year,
+                "quarter": (day.month - 1) // 3 + 1,
+                "month": day.month,
+                "day": day.day,
+                "iso_year": iso.year,
+                "iso_week": iso.week,
+                "weekday": iso.weekday,
+                "is_weekend": iso.weekday >= 6,
+            }
+        )
+    return rows
+
+
+def _advancing_bookmarks(conn: Connection, bookmarks: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Drop bookmarks that would move an account's since_id backwards (e.g. a backfill)."""
+    result = []
+    for row in bookmarks:
+        current = conn.execute(
+            select(etl_extraction_state.c.bookmark).where(
+                and_(
+                    etl_extraction_state.c.platform == row["platform"],
+                    etl_extraction_state.c.account_id == row["account_id"],
+                    etl_extraction_state.c.stream == row["stream"],
+                )
+            )
+        ).scalar_one_or_none()
+        if current is None or int(row["bookmark"]) > int(current):
+            result.append(row)
+    return result
+
+
+def load_weibo_day(engine: Engine, day: WeiboDay) -> LoadCounts:
+    """Load one day in one transaction; nothing is half-written if any statement fails."""
+    now = datetime.now(UTC).replace(tzinfo=None)
+    snapshot_accounts = sorted({row["account_key"] for row in day.engagement})
+    dates = [day.data_date]
+    dates += [row["publish_date"] for row in day.posts]
+    dates += [row["stat_date"] for row in day.account_daily]
+    with engine.begin() as conn:
+        upsert(conn, dim_account, [{**row, "updated_at": now} for row in day.accounts])
+        insert_missing(conn, dim_date, date_rows(dates))
+        upsert(
+            conn,
+            fct_post,
+            [{**row, "updated_at": now} for row in day.posts],
+            keep=("author_followers_at_publish", "first_seen_at"),
+        )
+        post_ids = [row["post_id"] for row in day.posts]
+        for chunk in _chunks(post_ids):
+            conn.execute(delete(fct_post_term).where(fct_post_term.c.post_id.in_(list(chunk))))
+        if day.terms:
+            for chunk in _chunks(day.terms):
+                conn.execute(fct_post_term.insert(), list(chunk))
+        for chunk in _chunks(snapshot_accounts):
+            conn.execute(
+                delete(fct_post_engagement_daily).where(
+                    and_(
+                        fct_post_engagement_daily.c.snapshot_date == day.data_date,
+                        fct_post_engagement_daily.c.account_key.in_(list(chunk)),
+                    )
+                )
+            )
+        for chunk in _chunks(day.engagement):
+            conn.execute(fct_post_engagement_daily.insert(), list(chunk))
+        upsert(conn, fct_account_daily, day.account_daily)
+        upsert(
+            conn,
+            etl_extraction_state,
+            [{**r, "updated_at": now} for r in _advancing_bookmarks(conn, day.bookmarks)],
+        )
+        upsert(conn, etl_account_run, day.runs)
+    return LoadCounts(
+        posts=len(day.posts),
+        engagement_rows=len(day.engagement),
+        term_rows=len(day.terms),
+        accounts=len(snapshot_accounts),
+    )
+
+
+def read_bookmarks(engine: Engine, platform: str, stream: str) -> dict[str, tuple[str, datetime | None]]:
+    """account_id -> (since_id, publish time of that post in UTC)."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(
+                etl_extraction_state.c.account_id,
+                etl_extraction_state.c.bookmark,
+                etl_extraction_state.c.bookmark_at,
+            ).where(
+                and_(etl_extraction_state.c.platform == platform, etl_extraction_state.c.stream == stream)
+            )
+        ).all()
+    return {row.account_id: (row.bookmark, row.bookmark_at) for row in rows}
+
+
+def read_tracked_posts(
+    engine: Engine, account_keys: Sequence[str], published_from: datetime, published_before: datetime
+) -> dict[str, list[tuple[str, int | None]]]:
+    """account_key -> [(post_id, author_followers_at_publish)] for posts published in the window (UTC)."""
+    tracked: dict[str, list[tuple[str, int | None]]] = {key: [] for key in account_keys}
+    if not account_keys:
+        return tracked
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(fct_post.c.account_key, fct_post.c.post_id, fct_post.c.author_followers_at_publish)
+            .where(
+                and_(
+                    fct_post.c.account_key.in_(list(account_keys)),
+                    fct_post.c.published_at >= published_from,
+                    fct_post.c.published_at < published_before,
+                )
+            )
+            .order_by(fct_post.c.account_key, fct_post.c.post_id)
+        ).all()
+    for row in rows:
+        tracked[row.account_key].append((row.post_id, row.author_followers_at_publish))
+    return tracked

@@ -1,0 +1,196 @@
+"""The star schema: one definition serves the tables, the loaders and docs/warehouse.md.
+
+Conventions: `*_at` columns are UTC timestamps (naive, UTC by contract); `*_date` columns are
+calendar dates in Beijing time (Asia/Shanghai), which is how analysts group. Keys are natural
+strings (`weibo:6000000001`, post idstr) so loads can merge on them and Weibo's int64 ids never
+lose precision. Lists (topics, mentions, ...) are JSON arrays in text, for both databases.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Float,
+    Integer,
+    MetaData,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+)
+
+metadata = MetaData()
+
+
+def _table(name: str, grain: str, description: str, *columns: Column) -> Table:
+    return Table(name, metadata, *columns, comment=description, info={"grain": grain})
+
+
+dim_account = _table(
+    "dim_account",
+    "one row per registered account (platform + account id)",
+    "Brand and employee accounts from the registry, with what the platform last said about them.",
+    Column("account_key", String(64), primary_key=True, comment="platform:account_id, e.g. weibo:6000000001"),
+    Column("platform", String(16), nullable=False, comment="weibo or wechat"),
+    Column("account_id", String(64), nullable=False, comment="the platform's id (Weibo uid)"),
+    Column("brand_id", String(64), nullable=False, comment="brand id from the registry"),
+    Column("brand_name", Text, nullable=False),
+    Column("display_name", Text, nullable=False, comment="name in the registry"),
+    Column("screen_name", Text, comment="name on the platform, from users/show"),
+    Column("kind", String(16), nullable=False, comment="brand or employee"),
+    Column("department", Text, comment="employees only"),
+    Column("followers_count", BigInteger, comment="latest follower count seen"),
+    Column("updated_at", DateTime, nullable=False, comment="UTC time of the last load that touched the row"),
+)
+
+dim_date = _table(
+    "dim_date",
+    "one row per calendar date (Beijing time)",
+    "Calendar attributes for every date that a fact refers to.",
+    Column("date_key", Date, primary_key=True, comment="calendar date in Asia/Shanghai"),
+    Column("year", SmallInteger, nullable=False),
+    Column("quarter", SmallInteger, nullable=False),
+    Column("month", SmallInteger, nullable=False),
+    Column("day", SmallInteger, nullable=False),
+    Column("iso_year", SmallInteger, nullable=False),
+    Column("iso_week", SmallInteger, nullable=False),
+    Column("weekday", SmallInteger, nullable=False, comment="1 = Monday ... 7 = Sunday"),
+    Column("is_weekend", Boolean, nullable=False),
+)
+
+fct_post = _table(
+    "fct_post",
+    "one row per post",
+    "Every Weibo post read from a registered account, cleaned.",
+    Column("post_id", String(32), primary_key=True, comment="Weibo idstr"),
+    Column("account_key", String(64), nullable=False, comment="author, see dim_account"),
+    Column("published_at", DateTime, nullable=False, comment="UTC"),
+    Column("publish_date", Date, nullable=False, comment="Beijing date of publishing"),
+    Column("text", Text, nullable=False, comment="text as the API gave it (may hold HTML)"),
+    Column(
+        "clean_text", Text, nullable=False, comment="HTML removed, entities and full-width forms normalised"
+    ),
+    Column("own_text", Text, nullable=False, comment="the author's own words, before any //@ chain"),
+    Column("is_repost", Boolean, nullable=False),
+    Column("original_post_id", String(32), comment="the reposted original (retweeted_status), if any"),
+    Column("original_author_id", String(64), comment="uid of the original's author"),
+    Column("repost_chain_depth", SmallInteger, nullable=False, comment="number of //@ links in the text"),
+    Column("topics", Text, nullable=False, comment="JSON array of #topics# in own_text"),
+    Column("mentions", Text, nullable=False, comment="JSON array of @mentions in own_text"),
+    Column("emoticons", Text, nullable=False, comment="JSON array of [emoticons] in own_text"),
+    Column("links", Text, nullable=False, comment="JSON array of links in own_text"),
+    Column("is_long_text", Boolean, nullable=False, comment="the API truncated the text (isLongText)"),
+    Column("text_length", Integer, comment="full length the API reports (textLength)"),
+    Column(
+        "author_followers_at_publish",
+        BigInteger,
+        comment="author's followers when the post was first read (the nearest the API gives to "
+        "publish time); kept from the first load",
+    ),
+    Column("first_seen_at", DateTime, nullable=False, comment="UTC time the post was first read"),
+    Column("updated_at", DateTime, nullable=False, comment="UTC time of the last load"),
+)
+
+fct_post_engagement_daily = _table(
+    "fct_post_engagement_daily",
+    "one row per post per snapshot date",
+    "Engagement of every post inside the tracking window, as read on the run for that date.",
+    Column("post_id", String(32), primary_key=True),
+    Column("snapshot_date", Date, primary_key=True, comment="Beijing date of the run's data interval"),
+    Column("account_key", String(64), nullable=False),
+    Column("reposts", BigInteger, nullable=False),
+    Column("comments", BigInteger, nullable=False),
+    Column("likes", BigInteger, nullable=False, comment="attitudes_count"),
+    Column("engagement", BigInteger, nullable=False, comment="reposts + comments + likes (转评赞)"),
+    Column(
+        "engagement_rate",
+        Float,
+        comment="engagement / author_followers_at_publish x 100; null when followers are unknown or 0",
+    ),
+    Column("observed_at", DateTime, nullable=False, comment="UTC time of the API read"),
+)
+
+fct_post_term = _table(
+    "fct_post_term",
+    "one row per post per term",
+    "Terms of the author's own words after cleaning, segmentation and stopword removal.",
+    Column("post_id", String(32), primary_key=True),
+    Column("term", String(200), primary_key=True),
+    Column("term_kind", String(16), primary_key=True, comment="word, topic, mention, emoticon or link"),
+    Column("term_count", Integer, nullable=False, comment="occurrences in the post"),
+)
+
+fct_account_daily = _table(
+    "fct_account_daily",
+    "one row per account per date",
+    "Follower figures per account and date.",
+    Column("account_key", String(64), primary_key=True),
+    Column("stat_date", Date, primary_key=True, comment="Beijing date"),
+    Column("followers", BigInteger, comment="cumulative followers (Weibo: users/show followers_count)"),
+    Column("new_followers", BigInteger, comment="gained that day (WeChat; null for Weibo)"),
+    Column("cancelled_followers", BigInteger, comment="lost that day (WeChat; null for Weibo)"),
+    Column("observed_at", DateTime, nullable=False, comment="UTC time of the API read"),
+)
+
+etl_extraction_state = _table(
+    "etl_extraction_state",
+    "one row per platform, account and stream",
+    "Bookmarks for incremental extraction (Weibo: the since_id of the timeline).",
+    Column("platform", String(16), primary_key=True),
+    Column("account_id", String(64), primary_key=True),
+    Column("stream", String(64), primary_key=True, comment="e.g. statuses/user_timeline"),
+    Column("bookmark", String(64), nullable=False, comment="since_id: newest post id loaded"),
+    Column("bookmark_at", DateTime, comment="UTC publish time of that post"),
+    Column("updated_at", DateTime, nullable=False),
+)
+
+etl_account_run = _table(
+    "etl_account_run",
+    "one row per platform, account and data date (the latest run wins)",
+    "What the last run for each date did per account: ok, reauthorize, rate_limited or error.",
+    Column("platform", String(16), primary_key=True),
+    Column("account_id", String(64), primary_key=True),
+    Column("data_date", Date, primary_key=True),
+    Column("status", String(16), nullable=False),
+    Column("message", Text, comment="why it was not ok; never holds a token"),
+    Column("posts_fetched", Integer, nullable=False),
+    Column("api_calls", Integer, nullable=False),
+    Column("finished_at", DateTime, nullable=False, comment="UTC"),
+)
+
+ALL_TABLES = [
+    dim_account,
+    dim_date,
+    fct_post,
+    fct_post_engagement_daily,
+    fct_post_term,
+    fct_account_daily,
+    etl_extraction_state,
+    etl_account_run,
+]
+
+
+def data_dictionary_markdown() -> str:
+    """docs/warehouse.md, written from the table definitions above."""
+    lines = [
+        "# Warehouse data dictionary",
+        "",
+        "Generated from `warehouse/schema.py` by `shengliang docs`; do not edit by hand.",
+        "",
+        "`*_at` columns are UTC; `*_date` columns and `dim_date` are calendar dates in Beijing time "
+        "(Asia/Shanghai). List columns hold JSON arrays as text.",
+        "",
+    ]
+    for table in ALL_TABLES:
+        lines += [f"## {table.name}", "", f"Grain: {table.info['grain']}.", "", table.comment or "", ""]
+        lines += ["| column | type | key | null | meaning |", "|---|---|---|---|---|"]
+        for column in table.columns:
+            key = "PK" if column.primary_key else ""
+            null = "" if column.primary_key or not column.nullable else "yes"
+            lines.append(f"| {column.name} | {column.type} | {key} | {null} | {column.comment or ''} |")
+        lines.append("")
+    return "\n".join(lines)
