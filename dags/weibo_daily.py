@@ -92,7 +92,7 @@ def weibo_daily():
         """Load the staged day into the warehouse in one transaction."""
         from shengliang import jobs
 
-        return dataclasses.asdict(jobs.weibo_load(staged_folder))
+        return dataclasses.asdict(jobs.load_staged(staged_folder))
 
     @task(retries=0)
     def check(results: list[list[dict]], loaded: dict, data_interval_start=None) -> list[str]:

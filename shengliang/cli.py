@@ -13,7 +13,7 @@ from extractors.errors import ShengliangError
 
 
 def _date_arg(value: str) -> date:
-    from shengliang.weibo_pipeline import parse_data_date
+    from shengliang.daily import parse_data_date
 
     try:
         return parse_data_date(value)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from shengliang import settings
 from shengliang.airflow_local import init_metadata_db, run_dag, use_project_airflow
-from shengliang.weibo_pipeline import RunWindow, yesterday_in_beijing
+from shengliang.daily import RunWindow, yesterday_in_beijing
 
 log = logging.getLogger(__name__)
 

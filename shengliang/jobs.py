@@ -13,20 +13,12 @@ from typing import Any
 
 from extractors.lake import RawLake, new_run_id
 from shengliang import settings as paths
+from shengliang.daily import RunWindow, check_results, read_staged, staged_folder, write_staged
 from shengliang.registry import Registry, SecretLookup, env_lookup, load_registry
 from shengliang.settings import PipelineSettings
-from shengliang.weibo_pipeline import (
-    PLATFORM,
-    RunWindow,
-    check_results,
-    extract_weibo_batch,
-    plan_weibo_run,
-    read_staged,
-    transform_weibo_day,
-    write_staged,
-)
+from shengliang.weibo_pipeline import PLATFORM, extract_weibo_batch, plan_weibo_run, transform_weibo_day
 from warehouse.db import open_warehouse, safe_url
-from warehouse.load import LoadCounts, load_weibo_day
+from warehouse.load import LoadCounts, load_day
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +68,7 @@ def weibo_transform(
         plan=plan or [],
         results=results or [],
     )
-    folder = write_staged(day, paths.staging_dir() / PLATFORM / f"date={data_date.isoformat()}")
+    folder = write_staged(day, staged_folder(paths.staging_dir(), PLATFORM, data_date))
     log.info(
         "weibo %s: transformed %d posts, %d engagement rows, %d term rows",
         data_date,
@@ -87,16 +79,19 @@ def weibo_transform(
     return str(folder)
 
 
-def weibo_load(staged_folder: str) -> LoadCounts:
-    """Load a staged day into the warehouse in one transaction."""
-    day = read_staged(Path(staged_folder))
+def load_staged(folder: str) -> LoadCounts:
+    """Load a staged platform-day into the warehouse in one transaction."""
+    day = read_staged(Path(folder))
     with open_warehouse(paths.warehouse_url()) as engine:
-        counts = load_weibo_day(engine, day)
+        counts = load_day(engine, day)
     log.info(
-        "weibo %s: loaded %d posts, %d engagement rows, %d term rows into %s",
+        "%s %s: loaded %d posts, %d engagement rows, %d articles, %d article-day rows, %d term rows into %s",
+        day.platform,
         day.data_date,
         counts.posts,
         counts.engagement_rows,
+        counts.articles,
+        counts.article_daily_rows,
         counts.term_rows,
         safe_url(paths.warehouse_url()),
     )
@@ -113,7 +108,7 @@ def weibo_check(results: list[dict[str, Any]], data_date: date) -> list[str]:
 
 def weibo_rebuild(data_date: date) -> LoadCounts:
     """Rebuild one date in the warehouse from the raw lake alone, without calling the API."""
-    return weibo_load(weibo_transform(data_date))
+    return load_staged(weibo_transform(data_date))
 
 
 def run_weibo_day(data_date: date, lookup: SecretLookup = env_lookup) -> LoadCounts:
@@ -122,6 +117,6 @@ def run_weibo_day(data_date: date, lookup: SecretLookup = env_lookup) -> LoadCou
     plan = [task for batch in batches for task in batch]
     run_id = new_run_id()
     results = [r for batch in batches for r in weibo_extract(batch, data_date, run_id, lookup)]
-    counts = weibo_load(weibo_transform(data_date, plan, results))
+    counts = load_staged(weibo_transform(data_date, plan, results))
     weibo_check(results, data_date)
     return counts

@@ -9,17 +9,13 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
-from functools import lru_cache
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
-import pyarrow.parquet as pq
 from sqlalchemy import Engine
 
-from extractors.errors import ApiError, RateLimitedError, ReauthorizeError, ShengliangError
+from extractors.errors import ApiError, RateLimitedError, ReauthorizeError
 from extractors.http import RetryPolicy
 from extractors.lake import RawLake, RawRecord
 from extractors.weibo import (
@@ -33,53 +29,23 @@ from extractors.weibo import (
     fetch_user,
     iter_timeline,
 )
+from shengliang.daily import (
+    STATUS_ERROR,
+    STATUS_OK,
+    STATUS_RATE_LIMITED,
+    STATUS_REAUTHORIZE,
+    RunWindow,
+    segmenter_for,
+    utc_naive,
+)
 from shengliang.registry import Account, Registry, SecretLookup
 from shengliang.settings import BEIJING, ConfigError, PipelineSettings
 from transforms.segment import Segmenter, count_terms
 from transforms.weibo_status import parse_count, parse_created_at
 from transforms.weibo_text import clean_weibo_text
-from warehouse.load import WeiboDay, read_bookmarks, read_tracked_posts
+from warehouse.load import DayLoad, read_bookmarks, read_tracked_posts
 
 log = logging.getLogger(__name__)
-
-STATUS_OK = "ok"
-STATUS_REAUTHORIZE = "reauthorize"
-STATUS_RATE_LIMITED = "rate_limited"
-STATUS_ERROR = "error"
-
-
-class RunIncomplete(ShengliangError):
-    """Some accounts could not be read; the message lists them and what to do."""
-
-
-def parse_data_date(text: str) -> date:
-    """A YYYY-MM-DD date, or a clear error naming the input."""
-    try:
-        return date.fromisoformat(str(text).strip())
-    except ValueError:
-        raise ConfigError(f"date {text!r} is not a date; write it as YYYY-MM-DD, e.g. 2026-11-01") from None
-
-
-def yesterday_in_beijing(now: datetime | None = None) -> date:
-    now = now or datetime.now(UTC)
-    return now.astimezone(BEIJING).date() - timedelta(days=1)
-
-
-@dataclass(frozen=True)
-class RunWindow:
-    """The run's data date (Beijing) and the UTC instants that bound it."""
-
-    data_date: date
-    interval_start: datetime
-    interval_end: datetime
-    tracking_from: datetime
-
-    @classmethod
-    def for_date(cls, data_date: date, tracking_days: int) -> RunWindow:
-        start = datetime.combine(data_date, time(0), BEIJING).astimezone(UTC)
-        end = datetime.combine(data_date + timedelta(days=1), time(0), BEIJING).astimezone(UTC)
-        return cls(data_date, start, end, end - timedelta(days=tracking_days))
-
 
 def weibo_client(settings: PipelineSettings) -> WeiboClient:
     return WeiboClient(
@@ -234,15 +200,6 @@ def extract_weibo_batch(
 # --- transform ------------------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=32)
-def segmenter_for(dictionary: Path | None) -> Segmenter:
-    return Segmenter(user_dictionaries=[dictionary] if dictionary else [])
-
-
-def _utc_naive(moment: datetime) -> datetime:
-    return moment.astimezone(UTC).replace(tzinfo=None)
-
-
 def _post_row(status: dict[str, Any], account: Account, observed_at: datetime) -> dict[str, Any]:
     created = parse_created_at(status["created_at"])
     clean = clean_weibo_text(str(status.get("text") or ""))
@@ -252,7 +209,7 @@ def _post_row(status: dict[str, Any], account: Account, observed_at: datetime) -
     return {
         "post_id": str(status.get("idstr") or status["id"]),
         "account_key": account.account_key,
-        "published_at": _utc_naive(created),
+        "published_at": utc_naive(created),
         "publish_date": created.astimezone(BEIJING).date(),
         "text": str(status.get("text") or ""),
         "clean_text": clean.text,
@@ -268,7 +225,7 @@ def _post_row(status: dict[str, Any], account: Account, observed_at: datetime) -
         "is_long_text": bool(status.get("isLongText")),
         "text_length": parse_count(status.get("textLength")),
         "author_followers_at_publish": parse_count(user.get("followers_count")),
-        "first_seen_at": _utc_naive(observed_at),
+        "first_seen_at": utc_naive(observed_at),
     }, clean
 
 
@@ -293,7 +250,7 @@ def _engagement_row(
         "likes": likes,
         "engagement": engagement,
         "engagement_rate": round(engagement / followers * 100, 6) if followers else None,
-        "observed_at": _utc_naive(observed_at),
+        "observed_at": utc_naive(observed_at),
     }
 
 
@@ -305,7 +262,7 @@ def transform_weibo_day(
     plan: Sequence[dict[str, Any]] = (),
     results: Sequence[dict[str, Any]] = (),
     segmenter: Callable[[Path | None], Segmenter] = segmenter_for,
-) -> WeiboDay:
+) -> DayLoad:
     """Build the day's warehouse rows from its raw responses (every run of that date, latest wins)."""
     day = window.data_date
     accounts = {a.account_id: a for a in registry.for_platform(PLATFORM)}
@@ -350,7 +307,7 @@ def transform_weibo_day(
         elif record.endpoint == USERS_SHOW:
             users[record.account_id] = (record.requested_at, payload)
 
-    out = WeiboDay(data_date=day)
+    out = DayLoad(platform=PLATFORM, data_date=day)
     for account in accounts.values():
         observed = users.get(account.account_id)
         user = observed[1] if observed else {}
@@ -376,7 +333,7 @@ def transform_weibo_day(
                     "followers": parse_count(user.get("followers_count")),
                     "new_followers": None,
                     "cancelled_followers": None,
-                    "observed_at": _utc_naive(observed[0]),
+                    "observed_at": utc_naive(observed[0]),
                 }
             )
 
@@ -384,7 +341,7 @@ def transform_weibo_day(
     for post_id, (observed_at, status, account_id) in sorted(statuses.items()):
         account = accounts[account_id]
         row, clean = _post_row(status, account, observed_at)
-        if row["published_at"] >= _utc_naive(window.interval_end):
+        if row["published_at"] >= utc_naive(window.interval_end):
             continue  # after the data interval: the next day's run loads it
         out.posts.append(row)
         published[post_id] = row["published_at"]
@@ -396,7 +353,7 @@ def transform_weibo_day(
     tracked = {post_id for task in plan for post_id, _ in task["tracked"]}
     for post_id, (observed_at, item, account_id) in sorted(counts.items()):
         in_window = post_id in tracked or (
-            post_id in published and published[post_id] >= _utc_naive(window.tracking_from)
+            post_id in published and published[post_id] >= utc_naive(window.tracking_from)
         )
         if not in_window:
             continue
@@ -438,42 +395,3 @@ def transform_weibo_day(
     return out
 
 
-# --- staging between transform and load ------------------------------------------------------------
-
-
-def write_staged(day: WeiboDay, folder: Path) -> Path:
-    """The transformed day as Parquet files, one per table, so the load task can run elsewhere."""
-    folder.mkdir(parents=True, exist_ok=True)
-    for name in WeiboDay.TABLES:
-        rows = getattr(day, name)
-        table = pa.Table.from_pylist(rows) if rows else pa.table({})
-        pq.write_table(table, folder / f"{name}.parquet")
-    (folder / "data_date.txt").write_text(day.data_date.isoformat())
-    return folder
-
-
-def read_staged(folder: Path) -> WeiboDay:
-    day = WeiboDay(data_date=date.fromisoformat((folder / "data_date.txt").read_text().strip()))
-    for name in WeiboDay.TABLES:
-        setattr(day, name, pq.read_table(folder / f"{name}.parquet").to_pylist())
-    return day
-
-
-# --- check ----------------------------------------------------------------------------------------
-
-
-def check_results(results: Sequence[dict[str, Any]], data_date: date) -> list[str]:
-    """Raise RunIncomplete when accounts must re-authorize or failed; return rate-limit warnings."""
-    reauthorize = [r for r in results if r["status"] == STATUS_REAUTHORIZE]
-    failed = [r for r in results if r["status"] == STATUS_ERROR]
-    warnings = [r["message"] for r in results if r["status"] == STATUS_RATE_LIMITED]
-    if reauthorize or failed:
-        lines = [f"weibo run for {data_date}: the other accounts loaded, but"]
-        if reauthorize:
-            lines.append(f"{len(reauthorize)} account(s) must re-authorize the app (then re-run this date):")
-            lines += [f"  - {r['message']}" for r in reauthorize]
-        if failed:
-            lines.append(f"{len(failed)} account(s) failed:")
-            lines += [f"  - {r['message']}" for r in failed]
-        raise RunIncomplete("\n".join(lines))
-    return warnings

@@ -26,7 +26,7 @@ DATA_DATE = date(2026, 11, 10)
 def sandbox():
     """A sandbox on 127.0.0.1 whose clock stands one hour after DATA_DATE ends (Beijing)."""
     from sandbox.server import SandboxServer
-    from shengliang.weibo_pipeline import RunWindow
+    from shengliang.daily import RunWindow
 
     window = RunWindow.for_date(DATA_DATE, tracking_days=7)
     with SandboxServer(now=window.interval_end + timedelta(hours=1)).start() as server:

@@ -10,7 +10,7 @@ from sqlalchemy import text
 
 from shengliang import settings
 from shengliang.airflow_local import init_metadata_db, run_dag
-from shengliang.weibo_pipeline import RunWindow
+from shengliang.daily import RunWindow
 from tests.conftest import DATA_DATE
 from transforms.weibo_status import parse_created_at
 from warehouse.db import open_warehouse

@@ -13,9 +13,10 @@ from extractors.lake import RawLake
 from extractors.weibo import TIMELINE, WeiboClient, WeiboSettings, iter_timeline
 from sandbox.server import SandboxServer
 from sandbox.weibo_world import WeiboWorld, WorldConfig
+from shengliang.daily import RunIncomplete, RunWindow, check_results
 from shengliang.registry import load_registry
 from shengliang.settings import PROJECT_ROOT
-from shengliang.weibo_pipeline import RunIncomplete, RunWindow, check_results, extract_weibo_account
+from shengliang.weibo_pipeline import extract_weibo_account
 from tests.conftest import DATA_DATE
 
 BRAND_UID = "6000000001"

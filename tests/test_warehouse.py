@@ -8,7 +8,7 @@ from pathlib import Path
 from sqlalchemy import select, text
 
 from shengliang import jobs, settings
-from shengliang.weibo_pipeline import RunWindow
+from shengliang.daily import RunWindow
 from tests.conftest import DATA_DATE
 from warehouse.db import open_warehouse
 from warehouse.schema import ALL_TABLES, data_dictionary_markdown

@@ -1,10 +1,11 @@
 """Idempotent loads of one platform-day into the warehouse, in one transaction.
 
-- dimensions and fct_post merge on their natural keys;
-- a day's engagement snapshot rows are replaced for the accounts in the load, no other date is touched;
-- a post's terms are replaced whole;
+- dimensions, fct_post, fct_article and the daily fact tables keyed by date merge on their keys;
+- a day's Weibo engagement snapshot rows are replaced for the accounts in the load, no other date
+  is touched;
+- a post's or article's terms are replaced whole;
 - bookmarks only move forward.
-Loading the same day twice leaves exactly the same rows.
+Loading the same day twice leaves exactly the same rows. Both platforms use this one loader.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from warehouse.schema import (
     etl_account_run,
     etl_extraction_state,
     fct_account_daily,
+    fct_article,
+    fct_article_daily,
     fct_post,
     fct_post_engagement_daily,
     fct_post_term,
@@ -32,25 +35,40 @@ CHUNK = 1000
 
 
 @dataclass
-class WeiboDay:
-    """Everything one run for one date loads; each list holds rows keyed by column name."""
+class DayLoad:
+    """Everything one run for one platform and date loads; each list holds rows keyed by column name."""
 
+    platform: str
     data_date: date
     accounts: list[dict[str, Any]] = field(default_factory=list)
     posts: list[dict[str, Any]] = field(default_factory=list)
     engagement: list[dict[str, Any]] = field(default_factory=list)
+    articles: list[dict[str, Any]] = field(default_factory=list)
+    article_daily: list[dict[str, Any]] = field(default_factory=list)
     terms: list[dict[str, Any]] = field(default_factory=list)
     account_daily: list[dict[str, Any]] = field(default_factory=list)
     bookmarks: list[dict[str, Any]] = field(default_factory=list)
     runs: list[dict[str, Any]] = field(default_factory=list)
 
-    TABLES = ("accounts", "posts", "engagement", "terms", "account_daily", "bookmarks", "runs")
+    TABLES = (
+        "accounts",
+        "posts",
+        "engagement",
+        "articles",
+        "article_daily",
+        "terms",
+        "account_daily",
+        "bookmarks",
+        "runs",
+    )
 
 
 @dataclass(frozen=True)
 class LoadCounts:
     posts: int
     engagement_rows: int
+    articles: int
+    article_daily_rows: int
     term_rows: int
     accounts: int
 
@@ -127,13 +145,13 @@ def _advancing_bookmarks(conn: Connection, bookmarks: Sequence[dict[str, Any]]) 
     return result
 
 
-def load_weibo_day(engine: Engine, day: WeiboDay) -> LoadCounts:
-    """Load one day in one transaction; nothing is half-written if any statement fails."""
+def load_day(engine: Engine, day: DayLoad) -> LoadCounts:
+    """Load one platform-day in one transaction; nothing is half-written if any statement fails."""
     now = datetime.now(UTC).replace(tzinfo=None)
     snapshot_accounts = sorted({row["account_key"] for row in day.engagement})
     dates = [day.data_date]
-    dates += [row["publish_date"] for row in day.posts]
-    dates += [row["stat_date"] for row in day.account_daily]
+    dates += [row["publish_date"] for row in day.posts + day.articles + day.article_daily]
+    dates += [row["stat_date"] for row in day.account_daily + day.article_daily]
     with engine.begin() as conn:
         upsert(conn, dim_account, [{**row, "updated_at": now} for row in day.accounts])
         insert_missing(conn, dim_date, date_rows(dates))
@@ -143,7 +161,11 @@ def load_weibo_day(engine: Engine, day: WeiboDay) -> LoadCounts:
             [{**row, "updated_at": now} for row in day.posts],
             keep=("author_followers_at_publish", "first_seen_at"),
         )
-        post_ids = [row["post_id"] for row in day.posts]
+        upsert(
+            conn, fct_article, [{**row, "updated_at": now} for row in day.articles], keep=("first_seen_at",)
+        )
+        upsert(conn, fct_article_daily, day.article_daily)
+        post_ids = [row["post_id"] for row in day.posts] + [row["msgid"] for row in day.articles]
         for chunk in _chunks(post_ids):
             conn.execute(delete(fct_post_term).where(fct_post_term.c.post_id.in_(list(chunk))))
         if day.terms:
@@ -170,8 +192,10 @@ def load_weibo_day(engine: Engine, day: WeiboDay) -> LoadCounts:
     return LoadCounts(
         posts=len(day.posts),
         engagement_rows=len(day.engagement),
+        articles=len(day.articles),
+        article_daily_rows=len(day.article_daily),
         term_rows=len(day.terms),
-        accounts=len(snapshot_accounts),
+        accounts=len({row["account_key"] for row in day.accounts}),
     )
 
 

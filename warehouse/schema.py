@@ -114,11 +114,61 @@ fct_post_engagement_daily = _table(
     Column("observed_at", DateTime, nullable=False, comment="UTC time of the API read"),
 )
 
+fct_article = _table(
+    "fct_article",
+    "one row per WeChat article (msgid)",
+    "Articles published by registered WeChat Official Accounts (freepublish/batchget).",
+    Column("msgid", String(48), primary_key=True, comment="<msg_data_id>_<index>, the datacube key"),
+    Column("account_key", String(64), nullable=False, comment="publisher, see dim_account"),
+    Column(
+        "article_id", String(96), nullable=False, comment="publish id (batchget article_id)"
+    ),
+    Column("msg_data_id", String(32), nullable=False),
+    Column("position", SmallInteger, nullable=False, comment="1 = headline article of the message"),
+    Column("title", Text, nullable=False),
+    Column("author", Text),
+    Column("digest", Text),
+    Column("url", Text, nullable=False),
+    Column("content_source_url", Text, comment="'read more' link"),
+    Column("clean_text", Text, nullable=False, comment="title, digest and content as plain text"),
+    Column("is_deleted", Boolean, nullable=False),
+    Column("published_at", DateTime, nullable=False, comment="UTC (batchget update_time)"),
+    Column("publish_date", Date, nullable=False, comment="Beijing date of publishing"),
+    Column("first_seen_at", DateTime, nullable=False, comment="UTC"),
+    Column("updated_at", DateTime, nullable=False, comment="UTC"),
+)
+
+fct_article_daily = _table(
+    "fct_article_daily",
+    "one row per article per stat_date",
+    "Cumulative figures of each article as of each stat_date, from getarticletotal (followed for 7 "
+    "days after publishing; re-pulled daily while the platform still revises them).",
+    Column("msgid", String(48), primary_key=True),
+    Column("stat_date", Date, primary_key=True, comment="Beijing date the figures stand at"),
+    Column("account_key", String(64), nullable=False),
+    Column("publish_date", Date, nullable=False, comment="ref_date: the day the article was published"),
+    Column("readers", BigInteger, nullable=False, comment="int_page_read_user"),
+    Column("reads", BigInteger, nullable=False, comment="int_page_read_count"),
+    Column("original_page_reads", BigInteger, nullable=False, comment="ori_page_read_count"),
+    Column("shares", BigInteger, nullable=False, comment="share_count"),
+    Column("share_users", BigInteger, nullable=False, comment="share_user"),
+    Column("favourites", BigInteger, nullable=False, comment="add_to_fav_count"),
+    Column("favourite_users", BigInteger, nullable=False, comment="add_to_fav_user"),
+    Column("target_users", BigInteger, comment="followers the article was sent to"),
+    Column("reads_from_session", BigInteger, comment="int_page_from_session_read_count (chats)"),
+    Column("reads_from_hist_msg", BigInteger, comment="int_page_from_hist_msg_read_count (history)"),
+    Column("reads_from_feed", BigInteger, comment="int_page_from_feed_read_count (subscription feed)"),
+    Column("reads_from_friends", BigInteger, comment="int_page_from_friends_read_count (Moments)"),
+    Column("reads_from_other", BigInteger, comment="int_page_from_other_read_count"),
+    Column("observed_at", DateTime, nullable=False, comment="UTC time of the API read"),
+)
+
 fct_post_term = _table(
     "fct_post_term",
-    "one row per post per term",
-    "Terms of the author's own words after cleaning, segmentation and stopword removal.",
-    Column("post_id", String(32), primary_key=True),
+    "one row per post (or WeChat article) per term",
+    "Terms after cleaning, segmentation and stopword removal: a Weibo post's own words, or a "
+    "WeChat article's title, digest and content.",
+    Column("post_id", String(48), primary_key=True, comment="Weibo post idstr or WeChat article msgid"),
     Column("term", String(200), primary_key=True),
     Column("term_kind", String(16), primary_key=True, comment="word, topic, mention, emoticon or link"),
     Column("term_count", Integer, nullable=False, comment="occurrences in the post"),
@@ -130,21 +180,30 @@ fct_account_daily = _table(
     "Follower figures per account and date.",
     Column("account_key", String(64), primary_key=True),
     Column("stat_date", Date, primary_key=True, comment="Beijing date"),
-    Column("followers", BigInteger, comment="cumulative followers (Weibo: users/show followers_count)"),
-    Column("new_followers", BigInteger, comment="gained that day (WeChat; null for Weibo)"),
-    Column("cancelled_followers", BigInteger, comment="lost that day (WeChat; null for Weibo)"),
+    Column(
+        "followers",
+        BigInteger,
+        comment="cumulative followers (Weibo: users/show followers_count; WeChat: cumulate_user)",
+    ),
+    Column("new_followers", BigInteger, comment="gained that day, all sources (WeChat; null for Weibo)"),
+    Column("cancelled_followers", BigInteger, comment="lost that day, all sources (WeChat; null for Weibo)"),
     Column("observed_at", DateTime, nullable=False, comment="UTC time of the API read"),
 )
 
 etl_extraction_state = _table(
     "etl_extraction_state",
     "one row per platform, account and stream",
-    "Bookmarks for incremental extraction (Weibo: the since_id of the timeline).",
+    "Bookmarks for incremental extraction: Weibo timeline since_id, WeChat batchget update_time.",
     Column("platform", String(16), primary_key=True),
     Column("account_id", String(64), primary_key=True),
     Column("stream", String(64), primary_key=True, comment="e.g. statuses/user_timeline"),
-    Column("bookmark", String(64), nullable=False, comment="since_id: newest post id loaded"),
-    Column("bookmark_at", DateTime, comment="UTC publish time of that post"),
+    Column(
+        "bookmark",
+        String(64),
+        nullable=False,
+        comment="Weibo: since_id (newest post id loaded); WeChat: newest update_time loaded",
+    ),
+    Column("bookmark_at", DateTime, comment="UTC time of that post or article"),
     Column("updated_at", DateTime, nullable=False),
 )
 
@@ -167,6 +226,8 @@ ALL_TABLES = [
     dim_date,
     fct_post,
     fct_post_engagement_daily,
+    fct_article,
+    fct_article_daily,
     fct_post_term,
     fct_account_daily,
     etl_extraction_state,

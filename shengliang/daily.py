@@ -1,0 +1,113 @@
+"""What every platform's daily run shares: the run window, account results, staging, the final check."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from extractors.errors import ShengliangError
+from shengliang.settings import BEIJING, ConfigError
+from transforms.segment import Segmenter
+from warehouse.load import DayLoad
+
+STATUS_OK = "ok"
+STATUS_REAUTHORIZE = "reauthorize"
+STATUS_RATE_LIMITED = "rate_limited"
+STATUS_ERROR = "error"
+
+
+class RunIncomplete(ShengliangError):
+    """Some accounts could not be read; the message lists them and what to do."""
+
+
+def parse_data_date(text: str) -> date:
+    """A YYYY-MM-DD date, or a clear error naming the input."""
+    try:
+        return date.fromisoformat(str(text).strip())
+    except ValueError:
+        raise ConfigError(f"date {text!r} is not a date; write it as YYYY-MM-DD, e.g. 2026-11-01") from None
+
+
+def yesterday_in_beijing(now: datetime | None = None) -> date:
+    now = now or datetime.now(UTC)
+    return now.astimezone(BEIJING).date() - timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class RunWindow:
+    """The run's data date (Beijing) and the UTC instants that bound it."""
+
+    data_date: date
+    interval_start: datetime
+    interval_end: datetime
+    tracking_from: datetime
+
+    @classmethod
+    def for_date(cls, data_date: date, tracking_days: int) -> RunWindow:
+        start = datetime.combine(data_date, time(0), BEIJING).astimezone(UTC)
+        end = datetime.combine(data_date + timedelta(days=1), time(0), BEIJING).astimezone(UTC)
+        return cls(data_date, start, end, end - timedelta(days=tracking_days))
+
+
+@lru_cache(maxsize=32)
+def segmenter_for(dictionary: Path | None) -> Segmenter:
+    return Segmenter(user_dictionaries=[dictionary] if dictionary else [])
+
+
+def utc_naive(moment: datetime) -> datetime:
+    return moment.astimezone(UTC).replace(tzinfo=None)
+
+
+# --- staging between transform and load ------------------------------------------------------------
+
+
+def staged_folder(root: Path, platform: str, data_date: date) -> Path:
+    return root / platform / f"date={data_date.isoformat()}"
+
+
+def write_staged(day: DayLoad, folder: Path) -> Path:
+    """The transformed day as Parquet files, one per table, so the load task can run elsewhere."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in DayLoad.TABLES:
+        rows = getattr(day, name)
+        table = pa.Table.from_pylist(rows) if rows else pa.table({})
+        pq.write_table(table, folder / f"{name}.parquet")
+    (folder / "day.txt").write_text(f"{day.platform} {day.data_date.isoformat()}")
+    return folder
+
+
+def read_staged(folder: Path) -> DayLoad:
+    platform, day_text = (folder / "day.txt").read_text().split()
+    day = DayLoad(platform=platform, data_date=date.fromisoformat(day_text))
+    for name in DayLoad.TABLES:
+        setattr(day, name, pq.read_table(folder / f"{name}.parquet").to_pylist())
+    return day
+
+
+# --- check ----------------------------------------------------------------------------------------
+
+
+def check_results(results: Sequence[dict[str, Any]], data_date: date, platform: str = "weibo") -> list[str]:
+    """Raise RunIncomplete when accounts must re-authorize or failed; return rate-limit warnings."""
+    reauthorize = [r for r in results if r["status"] == STATUS_REAUTHORIZE]
+    failed = [r for r in results if r["status"] == STATUS_ERROR]
+    warnings = [r["message"] for r in results if r["status"] == STATUS_RATE_LIMITED]
+    if reauthorize or failed:
+        lines = [f"{platform} run for {data_date}: the other accounts loaded, but"]
+        if reauthorize:
+            lines.append(
+                f"{len(reauthorize)} account(s) must re-authorize or fix credentials (then re-run this date):"
+            )
+            lines += [f"  - {r['message']}" for r in reauthorize]
+        if failed:
+            lines.append(f"{len(failed)} account(s) failed:")
+            lines += [f"  - {r['message']}" for r in failed]
+        raise RunIncomplete("\n".join(lines))
+    return warnings
