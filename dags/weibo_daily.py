@@ -23,27 +23,11 @@ import pendulum
 from airflow.sdk import dag, task
 from airflow.timetables.interval import CronDataIntervalTimetable
 
+from shengliang.airflow_glue import airflow_secret_lookup, data_date_of
+
+PLATFORM = "weibo"
 WEIBO_API_POOL = "weibo_api"
 WAREHOUSE_POOL = "warehouse_writer"
-
-
-def _data_date(data_interval_start):
-    return pendulum.instance(data_interval_start).in_timezone("Asia/Shanghai").date()
-
-
-def _token_lookup(ref):
-    """Environment variables first, then the Airflow connection's password."""
-    from shengliang.registry import env_lookup
-
-    token = env_lookup(ref)
-    if token or not ref.connection:
-        return token
-    from airflow.sdk import Connection
-
-    try:
-        return Connection.get(ref.connection).password or None
-    except Exception:  # an unknown connection id: the registry check reports it by name
-        return None
 
 
 @dag(
@@ -67,22 +51,23 @@ def weibo_daily():
         """Validate the account registry and split the accounts into batches with their bookmarks."""
         from shengliang import jobs
 
-        return jobs.weibo_plan(_data_date(data_interval_start), lookup=_token_lookup)
+        return jobs.plan(PLATFORM, data_date_of(data_interval_start), lookup=airflow_secret_lookup)
 
     @task(pool=WEIBO_API_POOL)
     def extract(batch: list[dict], data_interval_start=None) -> list[dict]:
         """Read one batch of accounts from the Weibo API into the raw lake."""
         from shengliang import jobs
 
-        return jobs.weibo_extract(batch, _data_date(data_interval_start), lookup=_token_lookup)
+        return jobs.extract(PLATFORM, batch, data_date_of(data_interval_start), lookup=airflow_secret_lookup)
 
     @task
     def transform(batches: list[list[dict]], results: list[list[dict]], data_interval_start=None) -> str:
         """Clean and segment the day's raw responses into staged warehouse rows."""
         from shengliang import jobs
 
-        return jobs.weibo_transform(
-            _data_date(data_interval_start),
+        return jobs.transform(
+            PLATFORM,
+            data_date_of(data_interval_start),
             plan=[t for batch in batches for t in batch],
             results=[r for batch in results for r in batch],
         )
@@ -99,7 +84,9 @@ def weibo_daily():
         """Fail the run if any account must re-authorize; the others are already loaded."""
         from shengliang import jobs
 
-        return jobs.weibo_check([r for batch in results for r in batch], _data_date(data_interval_start))
+        return jobs.check(
+            PLATFORM, [r for batch in results for r in batch], data_date_of(data_interval_start)
+        )
 
     batches = plan()
     results = extract.expand(batch=batches)

@@ -69,3 +69,19 @@ class ReauthorizeError(ApiError):
 
 class PermanentError(ApiError):
     """Retrying cannot help: unknown user, no permission, bad parameter, malformed response."""
+
+
+class TokenRejectedError(ApiError):
+    """The access token was refused (WeChat 40001/40014/42001): refresh it once and retry once."""
+
+
+class QuotaExhaustedError(RateLimitedError):
+    """A daily quota is spent (WeChat 45009): stop calling that endpoint for today, never loop."""
+
+
+class EndpointRetiredError(PermanentError):
+    """The endpoint is offline (WeChat 47009): use the other endpoint family."""
+
+
+class PermissionDeniedError(PermanentError):
+    """The account lacks permission for this API (WeChat 48001, e.g. an unverified account)."""

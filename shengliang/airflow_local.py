@@ -14,6 +14,7 @@ from shengliang.settings import BEIJING, PROJECT_ROOT
 
 POOLS = {
     "weibo_api": (2, "Concurrent Weibo API extract tasks (per-token limits are per hour)"),
+    "wechat_api": (2, "Concurrent WeChat API extract tasks (daily quotas are per app)"),
     "warehouse_writer": (1, "The warehouse has one writer at a time (DuckDB allows a single writer)"),
 }
 

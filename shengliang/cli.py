@@ -43,6 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     rebuild = sub.add_parser("rebuild", help="rebuild dates in the warehouse from the raw lake, no API calls")
     rebuild.add_argument("--from", dest="start", type=_date_arg, required=True)
     rebuild.add_argument("--to", dest="end", type=_date_arg)
+    rebuild.add_argument("--platform", choices=["weibo", "wechat", "all"], default="all")
 
     sub.add_parser("airflow-init", help="create/migrate the local Airflow metadata DB and the pools")
     sub.add_parser("docs", help="write docs/warehouse.md from the schema")
@@ -94,9 +95,14 @@ def _run(args: argparse.Namespace) -> int:
         from shengliang import jobs
 
         days = _date_range(args.start, args.end or args.start)
-        for position, day in enumerate(days, start=1):
-            counts = jobs.weibo_rebuild(day)
-            print(f"[{position}/{len(days)}] {day}: {counts.posts} posts, {counts.engagement_rows} snapshots")
+        platforms = ["weibo", "wechat"] if args.platform == "all" else [args.platform]
+        for position, (day, platform) in enumerate([(d, p) for d in days for p in platforms], start=1):
+            counts = jobs.rebuild(platform, day)
+            print(
+                f"[{position}/{len(days) * len(platforms)}] {platform} {day}: {counts.posts} posts, "
+                f"{counts.engagement_rows} snapshots, {counts.articles} articles, "
+                f"{counts.article_daily_rows} article-days"
+            )
         return 0
     if args.command == "airflow-init":
         from shengliang.airflow_local import init_metadata_db, use_project_airflow

@@ -37,6 +37,11 @@ def staging_dir() -> Path:
     return data_dir() / "staging"
 
 
+def token_dir() -> Path:
+    """Cached WeChat access tokens (0600 files; see extractors.wechat.FileTokenStore)."""
+    return Path(os.environ.get("SHENGLIANG_TOKEN_DIR") or data_dir() / "tokens")
+
+
 def accounts_file() -> Path:
     return Path(os.environ.get("SHENGLIANG_ACCOUNTS") or PROJECT_ROOT / "config" / "accounts.yml")
 
@@ -57,6 +62,7 @@ def _env_number(name: str, default: float, *, minimum: float = 0) -> float:
 @dataclass(frozen=True)
 class PipelineSettings:
     weibo_base_url: str
+    wechat_base_url: str
     tracking_days: int
     accounts_per_batch: int
     http_timeout_seconds: float
@@ -68,6 +74,7 @@ class PipelineSettings:
     def from_env(cls) -> PipelineSettings:
         return cls(
             weibo_base_url=os.environ.get("WEIBO_API_BASE") or "https://api.weibo.com/2/",
+            wechat_base_url=os.environ.get("WECHAT_API_BASE") or "https://api.weixin.qq.com/",
             tracking_days=int(_env_number("SHENGLIANG_TRACKING_DAYS", 7, minimum=1)),
             accounts_per_batch=int(_env_number("SHENGLIANG_ACCOUNTS_PER_BATCH", 4, minimum=1)),
             http_timeout_seconds=_env_number("SHENGLIANG_HTTP_TIMEOUT", 10.0, minimum=0.1),

@@ -47,6 +47,7 @@ from warehouse.load import DayLoad, read_bookmarks, read_tracked_posts
 
 log = logging.getLogger(__name__)
 
+
 def weibo_client(settings: PipelineSettings) -> WeiboClient:
     return WeiboClient(
         WeiboSettings(
@@ -393,5 +394,3 @@ def transform_weibo_day(
                 }
             )
     return out
-
-

@@ -29,7 +29,7 @@ def dump(url: str) -> dict[str, list[tuple]]:
 
 def run_day(sandbox, day) -> None:
     sandbox.set_now(RunWindow.for_date(day, 7).interval_end + timedelta(hours=1))
-    jobs.run_weibo_day(day)
+    jobs.run_day("weibo", day)
 
 
 def test_loading_the_same_day_twice_leaves_the_same_rows(pipeline_env: Path, sandbox) -> None:
@@ -71,7 +71,7 @@ def test_the_lake_rebuilds_the_warehouse_without_the_api(pipeline_env: Path, san
     original = dump(settings.warehouse_url())
     monkeypatch.setenv("WAREHOUSE_URL", f"duckdb:///{pipeline_env / 'rebuilt.duckdb'}")
     sandbox.reset_counts()
-    jobs.weibo_rebuild(DATA_DATE)
+    jobs.rebuild("weibo", DATA_DATE)
     assert sum(sandbox.call_counts.values()) == 0
     rebuilt = dump(settings.warehouse_url())
     for table in (

@@ -32,6 +32,21 @@ from warehouse.schema import (
 )
 
 CHUNK = 1000
+# Daily rows built from several endpoints: a load that lacks one source keeps what an earlier load had.
+ARTICLE_DAILY_FILL = tuple(
+    c.name
+    for c in fct_article_daily.columns
+    if not c.primary_key and c.name not in ("account_key", "observed_at")
+)
+ACCOUNT_DAILY_FILL = (
+    "followers",
+    "new_followers",
+    "cancelled_followers",
+    "readers",
+    "reads",
+    "shares",
+    "share_users",
+)
 
 
 @dataclass
@@ -79,10 +94,16 @@ def _chunks(rows: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
 
 
 def upsert(
-    conn: Connection, table: Table, rows: Sequence[dict[str, Any]], *, keep: Sequence[str] = ()
+    conn: Connection,
+    table: Table,
+    rows: Sequence[dict[str, Any]],
+    *,
+    keep: Sequence[str] = (),
+    fill: Sequence[str] = (),
 ) -> None:
-    """Insert rows, updating existing ones on the primary key; columns in `keep` keep a non-null
-    stored value."""
+    """Insert rows, updating existing ones on the primary key. Columns in `keep` keep a non-null
+    stored value (first seen wins); columns in `fill` keep the stored value when the new one is null
+    (rows built from partial sources)."""
     if not rows:
         return
     keys = [c.name for c in table.primary_key.columns]
@@ -92,7 +113,12 @@ def upsert(
         if column.name in keys:
             continue
         new_value = statement.excluded[column.name]
-        updates[column.name] = func.coalesce(column, new_value) if column.name in keep else new_value
+        if column.name in keep:
+            updates[column.name] = func.coalesce(column, new_value)
+        elif column.name in fill:
+            updates[column.name] = func.coalesce(new_value, column)
+        else:
+            updates[column.name] = new_value
     statement = statement.on_conflict_do_update(index_elements=keys, set_=updates)
     for chunk in _chunks(rows):
         conn.execute(statement, list(chunk))
@@ -164,7 +190,7 @@ def load_day(engine: Engine, day: DayLoad) -> LoadCounts:
         upsert(
             conn, fct_article, [{**row, "updated_at": now} for row in day.articles], keep=("first_seen_at",)
         )
-        upsert(conn, fct_article_daily, day.article_daily)
+        upsert(conn, fct_article_daily, day.article_daily, fill=ARTICLE_DAILY_FILL)
         post_ids = [row["post_id"] for row in day.posts] + [row["msgid"] for row in day.articles]
         for chunk in _chunks(post_ids):
             conn.execute(delete(fct_post_term).where(fct_post_term.c.post_id.in_(list(chunk))))
@@ -182,7 +208,7 @@ def load_day(engine: Engine, day: DayLoad) -> LoadCounts:
             )
         for chunk in _chunks(day.engagement):
             conn.execute(fct_post_engagement_daily.insert(), list(chunk))
-        upsert(conn, fct_account_daily, day.account_daily)
+        upsert(conn, fct_account_daily, day.account_daily, fill=ACCOUNT_DAILY_FILL)
         upsert(
             conn,
             etl_extraction_state,

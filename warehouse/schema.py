@@ -120,9 +120,7 @@ fct_article = _table(
     "Articles published by registered WeChat Official Accounts (freepublish/batchget).",
     Column("msgid", String(48), primary_key=True, comment="<msg_data_id>_<index>, the datacube key"),
     Column("account_key", String(64), nullable=False, comment="publisher, see dim_account"),
-    Column(
-        "article_id", String(96), nullable=False, comment="publish id (batchget article_id)"
-    ),
+    Column("article_id", String(96), nullable=False, comment="publish id (batchget article_id)"),
     Column("msg_data_id", String(32), nullable=False),
     Column("position", SmallInteger, nullable=False, comment="1 = headline article of the message"),
     Column("title", Text, nullable=False),
@@ -141,26 +139,31 @@ fct_article = _table(
 fct_article_daily = _table(
     "fct_article_daily",
     "one row per article per stat_date",
-    "Cumulative figures of each article as of each stat_date, from getarticletotal (followed for 7 "
-    "days after publishing; re-pulled daily while the platform still revises them).",
+    "Per article and date: cumulative figures as of stat_date from getarticletotal (followed for 7 days "
+    "after publishing, re-pulled daily while the platform still revises them), and that day's own "
+    "figures from getarticlesummary (columns day_*; only for articles with 3 or more events that day).",
     Column("msgid", String(48), primary_key=True),
     Column("stat_date", Date, primary_key=True, comment="Beijing date the figures stand at"),
     Column("account_key", String(64), nullable=False),
-    Column("publish_date", Date, nullable=False, comment="ref_date: the day the article was published"),
-    Column("readers", BigInteger, nullable=False, comment="int_page_read_user"),
-    Column("reads", BigInteger, nullable=False, comment="int_page_read_count"),
-    Column("original_page_reads", BigInteger, nullable=False, comment="ori_page_read_count"),
-    Column("shares", BigInteger, nullable=False, comment="share_count"),
-    Column("share_users", BigInteger, nullable=False, comment="share_user"),
-    Column("favourites", BigInteger, nullable=False, comment="add_to_fav_count"),
-    Column("favourite_users", BigInteger, nullable=False, comment="add_to_fav_user"),
+    Column("publish_date", Date, comment="ref_date of getarticletotal: the day the article was published"),
+    Column("readers", BigInteger, comment="int_page_read_user, cumulative"),
+    Column("reads", BigInteger, comment="int_page_read_count, cumulative"),
+    Column("original_page_reads", BigInteger, comment="ori_page_read_count, cumulative"),
+    Column("shares", BigInteger, comment="share_count, cumulative"),
+    Column("share_users", BigInteger, comment="share_user, cumulative"),
+    Column("favourites", BigInteger, comment="add_to_fav_count, cumulative"),
+    Column("favourite_users", BigInteger, comment="add_to_fav_user, cumulative"),
     Column("target_users", BigInteger, comment="followers the article was sent to"),
     Column("reads_from_session", BigInteger, comment="int_page_from_session_read_count (chats)"),
     Column("reads_from_hist_msg", BigInteger, comment="int_page_from_hist_msg_read_count (history)"),
     Column("reads_from_feed", BigInteger, comment="int_page_from_feed_read_count (subscription feed)"),
     Column("reads_from_friends", BigInteger, comment="int_page_from_friends_read_count (Moments)"),
     Column("reads_from_other", BigInteger, comment="int_page_from_other_read_count"),
-    Column("observed_at", DateTime, nullable=False, comment="UTC time of the API read"),
+    Column("day_readers", BigInteger, comment="int_page_read_user that day (getarticlesummary)"),
+    Column("day_reads", BigInteger, comment="int_page_read_count that day"),
+    Column("day_shares", BigInteger, comment="share_count that day"),
+    Column("day_favourites", BigInteger, comment="add_to_fav_count that day"),
+    Column("observed_at", DateTime, nullable=False, comment="UTC time of the latest API read"),
 )
 
 fct_post_term = _table(
@@ -187,6 +190,10 @@ fct_account_daily = _table(
     ),
     Column("new_followers", BigInteger, comment="gained that day, all sources (WeChat; null for Weibo)"),
     Column("cancelled_followers", BigInteger, comment="lost that day, all sources (WeChat; null for Weibo)"),
+    Column("readers", BigInteger, comment="article readers that day, all sources (WeChat getuserread)"),
+    Column("reads", BigInteger, comment="article reads that day, all sources (WeChat getuserread)"),
+    Column("shares", BigInteger, comment="shares that day, all scenes (WeChat getusershare)"),
+    Column("share_users", BigInteger, comment="users who shared that day (WeChat getusershare)"),
     Column("observed_at", DateTime, nullable=False, comment="UTC time of the API read"),
 )
 

@@ -1,0 +1,99 @@
+"""
+### wechat_daily
+
+Reads every registered WeChat Official Account for one day (Beijing time) and loads the warehouse.
+Runs at 08:30 Asia/Shanghai, after the platform publishes yesterday's statistics (08:00).
+
+1. **plan**: validate the registry (app secrets must resolve), read the batchget bookmarks;
+2. **extract** (mapped over batches of accounts, pool `wechat_api`): newly published articles
+   (freepublish/batchget), the day's follower, read and share figures, and the article totals the
+   platform still revises (articles published in the last 7 days); raw responses go to the lake;
+3. **transform**: shape the day's rows, segment titles, digests and content;
+4. **load** (pool `warehouse_writer`, one slot): one idempotent transaction;
+5. **check**: fail the run, after the load, if accounts must fix credentials or failed.
+
+The data date is the Beijing date of the run's data interval start. Backfill with
+`airflow backfill create --dag-id wechat_daily --from-date 2026-11-01 --to-date 2026-11-07`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import timedelta
+
+import pendulum
+from airflow.sdk import dag, task
+from airflow.timetables.interval import CronDataIntervalTimetable
+
+from shengliang.airflow_glue import airflow_secret_lookup, data_date_of
+
+PLATFORM = "wechat"
+WECHAT_API_POOL = "wechat_api"
+WAREHOUSE_POOL = "warehouse_writer"
+
+
+@dag(
+    dag_id="wechat_daily",
+    schedule=CronDataIntervalTimetable("30 8 * * *", timezone="Asia/Shanghai"),
+    start_date=pendulum.datetime(2026, 11, 1, 8, 30, tz="Asia/Shanghai"),
+    catchup=False,
+    max_active_runs=3,
+    tags=["shengliang", "wechat"],
+    default_args={
+        "owner": "shengliang",
+        "retries": 2,
+        "retry_delay": timedelta(minutes=5),
+        "retry_exponential_backoff": True,
+    },
+    doc_md=__doc__,
+)
+def wechat_daily():
+    @task(pool=WAREHOUSE_POOL)
+    def plan(data_interval_start=None) -> list[list[dict]]:
+        """Validate the account registry and split the Official Accounts into batches with their bookmarks."""
+        from shengliang import jobs
+
+        return jobs.plan(PLATFORM, data_date_of(data_interval_start), lookup=airflow_secret_lookup)
+
+    @task(pool=WECHAT_API_POOL)
+    def extract(batch: list[dict], data_interval_start=None) -> list[dict]:
+        """Read one batch of Official Accounts from the WeChat API into the raw lake."""
+        from shengliang import jobs
+
+        return jobs.extract(PLATFORM, batch, data_date_of(data_interval_start), lookup=airflow_secret_lookup)
+
+    @task
+    def transform(batches: list[list[dict]], results: list[list[dict]], data_interval_start=None) -> str:
+        """Shape and segment the day's raw responses into staged warehouse rows."""
+        from shengliang import jobs
+
+        return jobs.transform(
+            PLATFORM,
+            data_date_of(data_interval_start),
+            plan=[t for batch in batches for t in batch],
+            results=[r for batch in results for r in batch],
+        )
+
+    @task(pool=WAREHOUSE_POOL)
+    def load(staged_folder: str) -> dict:
+        """Load the staged day into the warehouse in one transaction."""
+        from shengliang import jobs
+
+        return dataclasses.asdict(jobs.load_staged(staged_folder))
+
+    @task(retries=0)
+    def check(results: list[list[dict]], loaded: dict, data_interval_start=None) -> list[str]:
+        """Fail the run if any account must fix its credentials or failed; the others are already loaded."""
+        from shengliang import jobs
+
+        return jobs.check(
+            PLATFORM, [r for batch in results for r in batch], data_date_of(data_interval_start)
+        )
+
+    batches = plan()
+    results = extract.expand(batch=batches)
+    staged = transform(batches, results)
+    check(results, load(staged))
+
+
+wechat_daily()

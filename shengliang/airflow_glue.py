@@ -1,0 +1,26 @@
+"""The little the DAG files share: how a task finds its data date and its secrets under Airflow."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from shengliang.registry import TokenRef, env_lookup
+from shengliang.settings import BEIJING
+
+
+def data_date_of(data_interval_start: datetime) -> date:
+    """A run's data date: the Beijing calendar date its data interval starts on."""
+    return data_interval_start.astimezone(BEIJING).date()
+
+
+def airflow_secret_lookup(ref: TokenRef) -> str | None:
+    """Environment variables first, then the Airflow connection's password."""
+    secret = env_lookup(ref)
+    if secret or not ref.connection:
+        return secret
+    from airflow.sdk import Connection
+
+    try:
+        return Connection.get(ref.connection).password or None
+    except Exception:  # an unknown connection id: the registry check reports it by name
+        return None

@@ -1,0 +1,382 @@
+"""The WeChat daily run as plain functions: plan, extract, transform (load and check are shared).
+
+For data date D it lists newly published articles (freepublish/batchget, incremental by
+update_time), pulls D's statistics, and re-pulls what the platform still revises: follower and
+read figures for D-1 as well, and article totals for articles published D-6..D.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine
+
+from extractors.errors import (
+    ApiError,
+    PermissionDeniedError,
+    QuotaExhaustedError,
+    RateLimitedError,
+    ReauthorizeError,
+)
+from extractors.http import RetryPolicy
+from extractors.lake import RawLake, RawRecord
+from extractors.wechat import (
+    BATCHGET,
+    DATACUBE,
+    PLATFORM,
+    FileTokenStore,
+    WeChatClient,
+    WeChatSettings,
+    iter_published,
+)
+from shengliang.daily import (
+    STATUS_ERROR,
+    STATUS_OK,
+    STATUS_RATE_LIMITED,
+    STATUS_REAUTHORIZE,
+    RunWindow,
+    segmenter_for,
+    utc_naive,
+)
+from shengliang.registry import Account, Registry, SecretLookup
+from shengliang.settings import BEIJING, ConfigError, PipelineSettings
+from transforms.segment import Segmenter, count_terms
+from transforms.wechat import (
+    article_summary_rows,
+    article_total_rows,
+    follower_days,
+    merge_article_daily,
+    msgid_from_url,
+    read_days,
+)
+from transforms.weibo_text import clean_weibo_text
+from warehouse.load import DayLoad, read_bookmarks
+from warehouse.schema import fct_article_daily
+
+log = logging.getLogger(__name__)
+
+ARTICLE_TOTAL_DAYS = 7  # getarticletotal follows an article for 7 days after publishing
+# The newer article endpoints answer like the older ones (assumed, see extractors.wechat).
+FAMILY_KEY = {"getarticletotaldetail": "getarticletotal", "getarticleread": "getarticlesummary"}
+
+
+def wechat_client(
+    settings: PipelineSettings, secret_for: Callable[[str], str | None], token_dir: Path
+) -> WeChatClient:
+    return WeChatClient(
+        WeChatSettings(
+            base_url=settings.wechat_base_url,
+            timeout_seconds=settings.http_timeout_seconds,
+            retry=RetryPolicy(
+                max_attempts=settings.http_max_attempts, base_delay_seconds=settings.http_backoff_seconds
+            ),
+        ),
+        secret_for,
+        FileTokenStore(token_dir),
+    )
+
+
+def stats_requests(data_date: date) -> list[tuple[str, date, date]]:
+    """The datacube calls for data date D: D plus the trailing days the platform still revises."""
+    day_before = data_date - timedelta(days=1)
+    return [
+        ("getusersummary", day_before, data_date),
+        ("getusercumulate", day_before, data_date),
+        ("getuserread", day_before, data_date),
+        ("getusershare", day_before, data_date),
+        ("getarticlesummary", data_date, data_date),
+        ("getarticletotal", data_date - timedelta(days=ARTICLE_TOTAL_DAYS - 1), data_date),
+    ]
+
+
+# --- plan -----------------------------------------------------------------------------------------
+
+
+def plan_wechat_run(
+    registry: Registry, engine: Engine, window: RunWindow, accounts_per_batch: int
+) -> list[list[dict[str, Any]]]:
+    accounts = registry.for_platform(PLATFORM)
+    if not accounts:
+        raise ConfigError(f"{registry.path}: no wechat accounts registered; add some under 'accounts:'")
+    bookmarks = read_bookmarks(engine, PLATFORM, BATCHGET)
+    tasks = []
+    for account in accounts:
+        since, bookmark_at = bookmarks.get(account.account_id, (None, None))
+        backfill = bookmark_at is not None and utc_naive(window.interval_end) <= bookmark_at
+        tasks.append(
+            {
+                "account_id": account.account_id,
+                "since_update_time": None if backfill else since,
+                "backfill": backfill,
+            }
+        )
+    return [tasks[i : i + accounts_per_batch] for i in range(0, len(tasks), accounts_per_batch)]
+
+
+# --- extract --------------------------------------------------------------------------------------
+
+
+def extract_wechat_account(
+    client: WeChatClient,
+    lake: RawLake,
+    account: Account,
+    task: dict[str, Any],
+    window: RunWindow,
+    run_id: str,
+    today: date,
+) -> dict[str, Any]:
+    """Read one Official Account into the lake. Failures are recorded in the result, never raised."""
+    day = window.data_date.isoformat()
+    appid = account.account_id
+    result: dict[str, Any] = {
+        "account_id": appid,
+        "status": STATUS_OK,
+        "message": None,
+        "posts_fetched": 0,
+        "api_calls": 0,
+        "bookmark": None,
+        "bookmark_at": None,
+    }
+    buffer = lake.buffer(PLATFORM, window.data_date, appid, run_id)
+    calls_before = sum(client.http.call_counts.values())
+    warnings: list[str] = []
+    try:
+        newest: int | None = None
+        since = int(task["since_update_time"]) if task["since_update_time"] else None
+        end_ts = int(window.interval_end.timestamp())
+        for page in iter_published(
+            client,
+            appid=appid,
+            since_update_time=since,
+            stop_before_update_time=int(window.tracking_from.timestamp()),
+            on_response=buffer.add,
+        ):
+            for item in page:
+                update_time = int(item.get("update_time") or 0)
+                if since is not None and update_time <= since:
+                    continue
+                result["posts_fetched"] += len((item.get("content") or {}).get("news_item") or [])
+                if update_time < end_ts and (newest is None or update_time > newest):
+                    newest = update_time
+        if newest is not None and not task["backfill"]:
+            result["bookmark"] = str(newest)
+            result["bookmark_at"] = datetime.fromtimestamp(newest, UTC).replace(tzinfo=None).isoformat()
+        for name, begin, end in stats_requests(window.data_date):
+            try:
+                client.datacube(name, begin, end, appid=appid, today=today, on_response=buffer.add)
+            except QuotaExhaustedError as error:
+                warnings.append(str(error.with_context(data_date=day)))
+    except ReauthorizeError as error:
+        result.update(
+            status=STATUS_REAUTHORIZE, message=str(error.with_context(account=appid, data_date=day))
+        )
+    except PermissionDeniedError as error:
+        result.update(status=STATUS_ERROR, message=f"{account.label()}: {error.with_context(data_date=day)}")
+    except RateLimitedError as error:
+        result.update(status=STATUS_RATE_LIMITED, message=str(error.with_context(data_date=day)))
+    except ApiError as error:
+        result.update(status=STATUS_ERROR, message=str(error.with_context(account=appid, data_date=day)))
+    finally:
+        buffer.flush()
+    if warnings and result["status"] == STATUS_OK:
+        result.update(status=STATUS_RATE_LIMITED, message="; ".join(warnings))
+    result["api_calls"] = sum(client.http.call_counts.values()) - calls_before
+    if result["status"] == STATUS_OK:
+        log.info(
+            "wechat %s %s: %d new articles, %d API calls",
+            account.label(),
+            day,
+            result["posts_fetched"],
+            result["api_calls"],
+        )
+    else:
+        log.warning("%s", result["message"])
+    return result
+
+
+def extract_wechat_batch(
+    batch: Sequence[dict[str, Any]],
+    *,
+    registry: Registry,
+    window: RunWindow,
+    settings: PipelineSettings,
+    lake: RawLake,
+    lookup: SecretLookup,
+    run_id: str,
+    token_dir: Path,
+    today: date | None = None,
+) -> list[dict[str, Any]]:
+    def secret_for(appid: str) -> str | None:
+        return lookup(registry.account(PLATFORM, appid).token)
+
+    today = today or datetime.now(UTC).astimezone(BEIJING).date()
+    client = wechat_client(settings, secret_for, token_dir)
+    try:
+        results = []
+        for position, task in enumerate(batch, start=1):
+            account = registry.account(PLATFORM, task["account_id"])
+            log.info("wechat %s: account %d/%d %s", window.data_date, position, len(batch), account.label())
+            results.append(extract_wechat_account(client, lake, account, task, window, run_id, today))
+        return results
+    finally:
+        client.close()
+
+
+# --- transform ------------------------------------------------------------------------------------
+
+
+ARTICLE_DAILY_COLUMNS = [c.name for c in fct_article_daily.columns]
+
+
+def _article_rows(
+    item: dict[str, Any], account: Account, observed_at: datetime, segmenter: Segmenter
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    articles, terms = [], []
+    published = datetime.fromtimestamp(int(item["update_time"]), UTC)
+    for position, news in enumerate((item.get("content") or {}).get("news_item") or [], start=1):
+        url = str(news.get("url") or "")
+        parts = msgid_from_url(url)
+        if parts is None:
+            log.warning(
+                "wechat %s, account %s: article %s #%d has no mid/idx in its url; keyed by article_id",
+                BATCHGET,
+                account.account_id,
+                item.get("article_id"),
+                position,
+            )
+            parts = (str(item.get("article_id")), position)
+        msgid = f"{parts[0]}_{parts[1]}"
+        title, digest = str(news.get("title") or ""), str(news.get("digest") or "")
+        clean = clean_weibo_text(" ".join([title, digest, str(news.get("content") or "")]))
+        articles.append(
+            {
+                "msgid": msgid,
+                "account_key": account.account_key,
+                "article_id": str(item.get("article_id") or ""),
+                "msg_data_id": parts[0],
+                "position": parts[1],
+                "title": title,
+                "author": news.get("author") or None,
+                "digest": digest or None,
+                "url": url,
+                "content_source_url": news.get("content_source_url") or None,
+                "clean_text": clean.text,
+                "is_deleted": bool(news.get("is_deleted")),
+                "published_at": utc_naive(published),
+                "publish_date": published.astimezone(BEIJING).date(),
+                "first_seen_at": utc_naive(observed_at),
+            }
+        )
+        for (term, kind), count in sorted(count_terms(segmenter.terms(clean)).items()):
+            terms.append({"post_id": msgid, "term": term, "term_kind": kind, "term_count": count})
+    return articles, terms
+
+
+def transform_wechat_day(
+    records: Sequence[RawRecord],
+    *,
+    registry: Registry,
+    window: RunWindow,
+    results: Sequence[dict[str, Any]] = (),
+    segmenter: Callable[[Path | None], Segmenter] = segmenter_for,
+) -> DayLoad:
+    """Build the day's warehouse rows from its raw responses (every run of that date, latest wins)."""
+    accounts = {a.account_id: a for a in registry.for_platform(PLATFORM)}
+    out = DayLoad(platform=PLATFORM, data_date=window.data_date)
+    items: dict[tuple[str, str], tuple[datetime, dict[str, Any]]] = {}
+    # account -> (endpoint, begin_date, end_date) -> latest (observed_at, rows): a re-run of the same
+    # request replaces the earlier answer instead of adding to it.
+    stats: dict[str, dict[tuple[str, str, str], tuple[datetime, list[dict[str, Any]]]]] = {}
+    for record in records:
+        if record.account_id not in accounts:
+            continue
+        payload = record.payload()
+        if record.endpoint == BATCHGET:
+            for item in payload.get("item") or []:
+                items[(record.account_id, str(item.get("article_id")))] = (record.requested_at, item)
+        elif record.endpoint.startswith(DATACUBE):
+            name = record.endpoint.removeprefix(DATACUBE)
+            name = FAMILY_KEY.get(name, name)
+            key = (name, str(record.params.get("begin_date")), str(record.params.get("end_date")))
+            latest = stats.setdefault(record.account_id, {})
+            if key not in latest or latest[key][0] <= record.requested_at:
+                latest[key] = (record.requested_at, payload.get("list") or [])
+
+    end = utc_naive(window.interval_end)
+    for (account_id, _), (observed_at, item) in sorted(items.items(), key=lambda kv: kv[0]):
+        account = accounts[account_id]
+        if utc_naive(datetime.fromtimestamp(int(item.get("update_time") or 0), UTC)) >= end:
+            continue  # published after the data interval: the next day's run loads it
+        rows, terms = _article_rows(item, account, observed_at, segmenter(account.brand.dictionary))
+        out.articles.extend(rows)
+        out.terms.extend(terms)
+
+    for account in accounts.values():
+        responses = stats.get(account.account_id, {})
+
+        def rows_of(name: str, responses: dict = responses) -> list[dict[str, Any]]:
+            return [row for key, (_, rows) in sorted(responses.items()) if key[0] == name for row in rows]
+
+        observed = [moment for moment, _ in responses.values()]
+        observed_at = utc_naive(max(observed)) if observed else None
+        followers = follower_days(rows_of("getusersummary"), rows_of("getusercumulate"))
+        reads = read_days(rows_of("getuserread"), rows_of("getusershare"))
+        latest_followers = None
+        for stat_date in sorted(set(followers) | set(reads)):
+            row = {"account_key": account.account_key, "stat_date": stat_date, "observed_at": observed_at}
+            row.update({"followers": None, "new_followers": None, "cancelled_followers": None})
+            row.update({"readers": None, "reads": None, "shares": None, "share_users": None})
+            row.update(followers.get(stat_date, {}))
+            row.update(reads.get(stat_date, {}))
+            out.account_daily.append(row)
+            latest_followers = row["followers"] if row["followers"] is not None else latest_followers
+        for row in merge_article_daily(
+            article_total_rows(rows_of("getarticletotal")), article_summary_rows(rows_of("getarticlesummary"))
+        ):
+            full = dict.fromkeys(ARTICLE_DAILY_COLUMNS)
+            full.update(row, account_key=account.account_key, observed_at=observed_at)
+            out.article_daily.append(full)
+        out.accounts.append(
+            {
+                "account_key": account.account_key,
+                "platform": PLATFORM,
+                "account_id": account.account_id,
+                "brand_id": account.brand.brand_id,
+                "brand_name": account.brand.name,
+                "display_name": account.display_name,
+                "screen_name": None,
+                "kind": account.kind,
+                "department": account.department,
+                "followers_count": latest_followers,
+            }
+        )
+
+    finished = datetime.now(UTC).replace(tzinfo=None)
+    for result in results:
+        out.runs.append(
+            {
+                "platform": PLATFORM,
+                "account_id": result["account_id"],
+                "data_date": window.data_date,
+                "status": result["status"],
+                "message": result["message"],
+                "posts_fetched": result["posts_fetched"],
+                "api_calls": result["api_calls"],
+                "finished_at": finished,
+            }
+        )
+        if result.get("bookmark"):
+            out.bookmarks.append(
+                {
+                    "platform": PLATFORM,
+                    "account_id": result["account_id"],
+                    "stream": BATCHGET,
+                    "bookmark": result["bookmark"],
+                    "bookmark_at": datetime.fromisoformat(result["bookmark_at"]),
+                }
+            )
+    return out
