@@ -1,4 +1,4 @@
-"""`python -m sandbox --port 8765 ...`: run the Weibo sandbox in the foreground."""
+"""`python -m sandbox --port 8765 ...`: run the Weibo and WeChat sandbox in the foreground."""
 
 import sys
 

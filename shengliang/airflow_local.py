@@ -39,9 +39,19 @@ def init_metadata_db() -> None:
         Pool.create_or_update_pool(name, slots=slots, description=description, include_deferred=False)
 
 
-def logical_date_for(data_date: date) -> datetime:
-    """A manual run at this instant gets the data interval [data_date, data_date + 1) in Beijing time."""
-    return datetime.combine(data_date + timedelta(days=1), time(0), BEIJING)
+def logical_date_for(dag, data_date: date) -> datetime:
+    """The instant at which a manual run of `dag` gets the data interval starting on `data_date`
+    (Beijing): Airflow gives a manual run the last complete interval before it."""
+    import pendulum
+
+    run_after = pendulum.instance(datetime.combine(data_date + timedelta(days=1), time(0), BEIJING))
+    for _ in range(3):
+        interval = dag.timetable.infer_manual_data_interval(run_after=run_after)
+        start_date = interval.start.astimezone(BEIJING).date()
+        if start_date == data_date:
+            return run_after
+        run_after = interval.end + timedelta(days=(data_date - start_date).days)
+    raise RuntimeError(f"cannot find a run of {dag.dag_id} whose data interval starts on {data_date}")
 
 
 def run_dag(dag_id: str, data_date: date) -> str:
@@ -52,5 +62,5 @@ def run_dag(dag_id: str, data_date: date) -> str:
     if bag.import_errors:
         raise RuntimeError(f"DAG import errors: {bag.import_errors}")
     dag = bag.get_dag(dag_id)
-    run = dag.test(logical_date=logical_date_for(data_date))
+    run = dag.test(logical_date=logical_date_for(dag, data_date))
     return str(run.state)

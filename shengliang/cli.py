@@ -82,14 +82,14 @@ def _run(args: argparse.Namespace) -> int:
 
         return serve(args.sandbox_args)
     if args.command == "summary":
-        from shengliang import settings
-        from shengliang.report import format_weibo_summary, weibo_day_summary
+        from shengliang import report, settings
         from warehouse.db import open_warehouse, safe_url
 
-        with open_warehouse(settings.warehouse_url()) as engine:
-            print(
-                format_weibo_summary(weibo_day_summary(engine, args.date, safe_url(settings.warehouse_url())))
-            )
+        url = settings.warehouse_url()
+        with open_warehouse(url) as engine:
+            print(report.format_weibo_summary(report.weibo_day_summary(engine, args.date, safe_url(url))))
+            print()
+            print(report.format_wechat_summary(report.wechat_day_summary(engine, args.date)))
         return 0
     if args.command == "rebuild":
         from shengliang import jobs

@@ -23,12 +23,28 @@ from shengliang.daily import RunWindow, yesterday_in_beijing
 log = logging.getLogger(__name__)
 
 
+# The sandbox clock during the demo: 09:30 Beijing on the day after the data date, as if both DAGs
+# (weibo_daily at 00:00, wechat_daily at 08:30 after WeChat publishes yesterday's figures) had run.
+SANDBOX_CLOCK_AFTER_DATE = timedelta(hours=9, minutes=30)
+WECHAT_CALL_PREFIXES = ("cgi-bin/", "datacube/")
+
+
 def sandbox_environment(server) -> dict[str, str]:
-    """The variables that point the pipeline at a sandbox: base URL and one token per account."""
-    env = {"WEIBO_API_BASE": f"{server.base_url}/2/"}
+    """The variables that point the pipeline at a sandbox: base URLs, Weibo tokens, WeChat secrets."""
+    env = {"WEIBO_API_BASE": f"{server.base_url}/2/", "WECHAT_API_BASE": f"{server.base_url}/"}
     for account in server.world.accounts:
         env[f"WEIBO_TOKEN_{account.uid}"] = server.world.token_for(account.uid)
+    for app in server.wechat_world.apps:
+        env[f"WECHAT_SECRET_{app.appid.upper()}"] = server.wechat_world.secret_for(app.appid)
     return env
+
+
+def calls_by_platform(call_counts: dict[str, int]) -> dict[str, dict[str, int]]:
+    split: dict[str, dict[str, int]] = {"weibo": {}, "wechat": {}}
+    for endpoint, count in sorted(call_counts.items()):
+        platform = "wechat" if endpoint.startswith(WECHAT_CALL_PREFIXES) else "weibo"
+        split[platform][endpoint] = count
+    return split
 
 
 @contextmanager
@@ -63,7 +79,12 @@ def airflow_output_to(log_path: Path) -> Iterator[None]:
 
 def run_demo(data_date: date | None) -> int:
     from sandbox.server import SandboxServer
-    from shengliang.report import format_weibo_summary, weibo_day_summary
+    from shengliang.report import (
+        format_wechat_summary,
+        format_weibo_summary,
+        wechat_day_summary,
+        weibo_day_summary,
+    )
     from warehouse.db import open_warehouse, safe_url
 
     data_date = data_date or yesterday_in_beijing()
@@ -75,21 +96,33 @@ def run_demo(data_date: date | None) -> int:
         init_metadata_db()
 
     window = RunWindow.for_date(data_date, tracking_days=7)
-    with SandboxServer(now=window.interval_end + timedelta(hours=1)).start() as server:
+    states = {}
+    with SandboxServer(now=window.interval_end + SANDBOX_CLOCK_AFTER_DATE).start() as server:
         os.environ.update(sandbox_environment(server))
         print(
-            f"[2/4] sandbox on {server.base_url} with {len(server.world.accounts)} Weibo accounts", flush=True
+            f"[2/4] sandbox on {server.base_url}: {len(server.world.accounts)} Weibo accounts, "
+            f"{len(server.wechat_world.apps)} WeChat Official Accounts",
+            flush=True,
         )
-        print(f"[3/4] running DAG weibo_daily for {data_date} (Beijing time); Airflow's log: {airflow_log}")
-        with airflow_output_to(airflow_log):
-            state = run_dag("weibo_daily", data_date)
-        calls = dict(server.call_counts)
+        for dag_id in ("weibo_daily", "wechat_daily"):
+            print(f"[3/4] running DAG {dag_id} for {data_date} (Beijing time); Airflow's log: {airflow_log}")
+            with airflow_output_to(airflow_log):
+                states[dag_id] = run_dag(dag_id, data_date)
+        calls = calls_by_platform(dict(server.call_counts))
 
     url = settings.warehouse_url()
-    print(f"[4/4] summary (DAG run state: {state})\n", flush=True)
+    run_states = ", ".join(f"{dag_id} {state}" for dag_id, state in states.items())
+    print(f"[4/4] summary (DAG runs: {run_states})\n", flush=True)
     with open_warehouse(url) as engine:
         print(format_weibo_summary(weibo_day_summary(engine, data_date, safe_url(url))))
-    per_endpoint = ", ".join(f"{endpoint} {n}" for endpoint, n in sorted(calls.items()))
-    print(f"  API calls to the sandbox: {sum(calls.values())} ({per_endpoint})")
-    print(f"  wall time: {clock.monotonic() - started:.1f}s")
-    return 0 if state == "success" else 1
+        print(_calls_line(calls["weibo"]))
+        print()
+        print(format_wechat_summary(wechat_day_summary(engine, data_date)))
+        print(_calls_line(calls["wechat"]))
+    print(f"wall time: {clock.monotonic() - started:.1f}s")
+    return 0 if all(state == "success" for state in states.values()) else 1
+
+
+def _calls_line(calls: dict[str, int]) -> str:
+    per_endpoint = ", ".join(f"{endpoint} {n}" for endpoint, n in calls.items())
+    return f"  API calls to the sandbox: {sum(calls.values())} ({per_endpoint})"

@@ -108,3 +108,112 @@ def format_weibo_summary(summary: WeiboDaySummary) -> str:
         lines.append("    (no engagement rows for this date)")
     lines.append(f"  warehouse: {summary.warehouse}")
     return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class TopArticle:
+    msgid: str
+    account: str
+    position: int
+    reads: int
+    readers: int
+    shares: int
+    title: str
+
+
+@dataclass(frozen=True)
+class WeChatDaySummary:
+    data_date: date
+    accounts_registered: int
+    accounts_read: int
+    accounts_not_read: list[str]
+    articles_published_that_day: int
+    articles_total: int
+    article_day_rows: int
+    reads_that_day: int | None
+    followers: list[tuple[str, int | None, int | None, int | None]]
+    top_articles: list[TopArticle]
+
+
+def wechat_day_summary(engine: Engine, data_date: date) -> WeChatDaySummary:
+    with engine.connect() as conn:
+        runs = conn.execute(
+            text(
+                "SELECT r.account_id, r.status, a.display_name FROM etl_account_run r "
+                "LEFT JOIN dim_account a ON a.account_key = 'wechat:' || r.account_id "
+                "WHERE r.platform = 'wechat' AND r.data_date = :d ORDER BY r.account_id"
+            ),
+            {"d": data_date},
+        ).all()
+        registered = conn.execute(
+            text("SELECT count(*) FROM dim_account WHERE platform = 'wechat'")
+        ).scalar_one()
+        published = conn.execute(
+            text("SELECT count(*) FROM fct_article WHERE publish_date = :d"), {"d": data_date}
+        ).scalar_one()
+        total = conn.execute(text("SELECT count(*) FROM fct_article")).scalar_one()
+        day_rows = conn.execute(
+            text("SELECT count(*) FROM fct_article_daily WHERE stat_date = :d"), {"d": data_date}
+        ).scalar_one()
+        reads = conn.execute(
+            text(
+                "SELECT sum(f.reads) FROM fct_account_daily f JOIN dim_account a USING (account_key) "
+                "WHERE a.platform = 'wechat' AND f.stat_date = :d"
+            ),
+            {"d": data_date},
+        ).scalar_one()
+        followers = conn.execute(
+            text(
+                "SELECT a.display_name, f.followers, f.new_followers, f.cancelled_followers "
+                "FROM fct_account_daily f JOIN dim_account a USING (account_key) "
+                "WHERE a.platform = 'wechat' AND f.stat_date = :d ORDER BY a.display_name"
+            ),
+            {"d": data_date},
+        ).all()
+        top = conn.execute(
+            text(
+                "SELECT d.msgid, a.display_name, r.position, d.reads, d.readers, d.shares, r.title "
+                "FROM fct_article_daily d JOIN fct_article r USING (msgid) "
+                "JOIN dim_account a ON a.account_key = d.account_key "
+                "WHERE d.stat_date = :d AND d.reads IS NOT NULL ORDER BY d.reads DESC, d.msgid LIMIT 5"
+            ),
+            {"d": data_date},
+        ).all()
+    return WeChatDaySummary(
+        data_date=data_date,
+        accounts_registered=registered,
+        accounts_read=sum(1 for r in runs if r.status == "ok"),
+        accounts_not_read=[f"{r.display_name or r.account_id}: {r.status}" for r in runs if r.status != "ok"],
+        articles_published_that_day=published,
+        articles_total=total,
+        article_day_rows=day_rows,
+        reads_that_day=reads,
+        followers=[tuple(row) for row in followers],
+        top_articles=[TopArticle(*row[:6], _excerpt(row[6])) for row in top],
+    )
+
+
+def format_wechat_summary(summary: WeChatDaySummary) -> str:
+    lines = [
+        f"WeChat Official Accounts, {summary.data_date} (Beijing time)",
+        f"  accounts read:               {summary.accounts_read} of {summary.accounts_registered}",
+    ]
+    lines += [f"    not read: {item}" for item in summary.accounts_not_read]
+    reads = summary.reads_that_day if summary.reads_that_day is not None else "n/a"
+    lines += [
+        f"  articles published that day: {summary.articles_published_that_day}",
+        f"  articles in warehouse:       {summary.articles_total}",
+        f"  article-day rows for date:   {summary.article_day_rows}",
+        f"  article reads that day:      {reads} (all articles, getuserread)",
+    ]
+    for name, followers, new, cancelled in summary.followers:
+        lines.append(f"  followers {name}: {followers} (+{new} / -{cancelled})")
+    lines.append("  top 5 articles by reads to date (int_page_read_count, cumulative):")
+    for rank, article in enumerate(summary.top_articles, start=1):
+        lines.append(
+            f"    {rank}. {article.reads:>6} reads {article.readers:>6} readers {article.shares:>5} shares  "
+            f"{article.account} #{article.position}  {article.title}"
+        )
+    if not summary.top_articles:
+        lines.append("    (no article figures for this date)")
+    return "\n".join(lines)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -24,12 +24,13 @@ DATA_DATE = date(2026, 11, 10)
 
 @pytest.fixture
 def sandbox():
-    """A sandbox on 127.0.0.1 whose clock stands one hour after DATA_DATE ends (Beijing)."""
+    """A sandbox on 127.0.0.1 whose clock stands at 09:30 Beijing the day after DATA_DATE, as in the demo."""
     from sandbox.server import SandboxServer
     from shengliang.daily import RunWindow
+    from shengliang.demo import SANDBOX_CLOCK_AFTER_DATE
 
     window = RunWindow.for_date(DATA_DATE, tracking_days=7)
-    with SandboxServer(now=window.interval_end + timedelta(hours=1)).start() as server:
+    with SandboxServer(now=window.interval_end + SANDBOX_CLOCK_AFTER_DATE).start() as server:
         yield server
 
 

@@ -111,3 +111,60 @@ def test_weibo_daily_second_run_changes_no_row_counts(metadata_db, pipeline_env:
             )
     assert counts[0] == counts[1] and counts[0][0] > 0
     sandbox.set_now(sandbox.now() + timedelta(days=1))
+
+
+def test_wechat_daily_wiring(dagbag) -> None:
+    dag = dagbag.dags["wechat_daily"]
+    assert dag.catchup is False and {"shengliang", "wechat"} <= set(dag.tags)
+    assert dag.timetable.summary == "30 8 * * *"
+    tasks = {t.task_id: t for t in dag.tasks}
+    assert tasks["extract"].pool == "wechat_api" and tasks["load"].pool == "warehouse_writer"
+    assert all(t.retries >= 2 for name, t in tasks.items() if name != "check")
+
+
+def test_wechat_daily_end_to_end_against_the_sandbox(metadata_db, pipeline_env: Path, sandbox) -> None:
+    world = sandbox.wechat_world
+    apps = [app.appid for app in world.apps]
+    counts = []
+    for _ in range(2):
+        assert run_dag("wechat_daily", DATA_DATE) == "success"
+        with open_warehouse(settings.warehouse_url()) as engine, engine.connect() as conn:
+            counts.append(
+                [
+                    conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one()
+                    for table in ("fct_article", "fct_article_daily", "fct_account_daily", "fct_post_term")
+                ]
+            )
+            articles = conn.execute(text("SELECT msgid, publish_date FROM fct_article")).all()
+            followers = conn.execute(
+                text("SELECT account_key, followers FROM fct_account_daily WHERE stat_date = :d"),
+                {"d": DATA_DATE},
+            ).all()
+            one = conn.execute(
+                text(
+                    "SELECT d.msgid, d.reads, d.readers, d.shares FROM fct_article_daily d "
+                    "WHERE d.stat_date = :d ORDER BY d.reads DESC LIMIT 1"
+                ),
+                {"d": DATA_DATE},
+            ).one()
+    assert counts[0] == counts[1], "a second run must not change row counts"
+
+    window = RunWindow.for_date(DATA_DATE, 7)
+    expected = {
+        f"{item['article_id']}/{n}"
+        for appid in apps
+        for item in world.messages(appid, window.interval_end)
+        if window.tracking_from.timestamp() <= int(item["update_time"]) < window.interval_end.timestamp()
+        for n, _ in enumerate(item["content"]["news_item"])
+    }
+    in_window = [a for a in articles if a.publish_date >= (window.tracking_from + timedelta(hours=8)).date()]
+    assert len(in_window) == len(expected) > 0
+    assert {row.account_key: row.followers for row in followers} == {
+        f"wechat:{appid}": world.followers(appid, DATA_DATE) for appid in apps
+    }
+    total = world.article_total(one.msgid, DATA_DATE)
+    assert (one.reads, one.readers, one.shares) == (
+        total["int_page_read_count"],
+        total["int_page_read_user"],
+        total["share_count"],
+    )

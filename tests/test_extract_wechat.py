@@ -1,0 +1,120 @@
+"""The WeChat token service and extractors against the sandbox over real HTTP on 127.0.0.1."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from extractors.errors import PermissionDeniedError, QuotaExhaustedError
+from extractors.http import RetryPolicy
+from extractors.lake import RawLake
+from extractors.wechat import FileTokenStore, WeChatClient, WeChatSettings
+from shengliang.daily import RunIncomplete, RunWindow, check_results
+from shengliang.registry import load_registry
+from shengliang.settings import PROJECT_ROOT
+from shengliang.wechat_pipeline import extract_wechat_account
+from tests.conftest import DATA_DATE
+
+APPID = "wx5348000000000001"
+TODAY = DATA_DATE + timedelta(days=1)
+
+
+def client_for(sandbox, token_dir: Path) -> WeChatClient:
+    settings = WeChatSettings(base_url=f"{sandbox.base_url}/", retry=RetryPolicy(base_delay_seconds=0.01))
+    return WeChatClient(settings, sandbox.wechat_world.secret_for, FileTokenStore(token_dir))
+
+
+def account():
+    return load_registry(PROJECT_ROOT / "config" / "accounts.yml", lookup=None).account("wechat", APPID)
+
+
+def task() -> dict:
+    return {"account_id": APPID, "since_update_time": None, "backfill": False}
+
+
+def test_one_token_is_reused_across_calls_and_workers(sandbox, tmp_path: Path) -> None:
+    first, second = client_for(sandbox, tmp_path), client_for(sandbox, tmp_path)  # two workers, one store
+    for client in (first, second, first):
+        rows = client.datacube("getusercumulate", DATA_DATE, DATA_DATE, appid=APPID, today=TODAY)
+        assert rows and rows[0]["cumulate_user"] == sandbox.wechat_world.followers(APPID, DATA_DATE)
+    assert sandbox.call_counts["cgi-bin/stable_token"] == 1
+    assert sandbox.call_counts["cgi-bin/token"] == 0
+    assert first.tokens.fetches + second.tokens.fetches == 1
+
+
+def test_an_expired_token_gives_exactly_one_refresh_and_one_retry(sandbox, tmp_path: Path) -> None:
+    client = client_for(sandbox, tmp_path)
+    client.datacube("getusersummary", DATA_DATE, DATA_DATE, appid=APPID, today=TODAY)
+    sandbox.reset_counts()
+    sandbox.expire_wechat_tokens(APPID)
+    rows = client.datacube("getusersummary", DATA_DATE, DATA_DATE, appid=APPID, today=TODAY)
+    assert rows
+    assert sandbox.call_counts["cgi-bin/stable_token"] == 1
+    assert sandbox.wechat_force_refreshes[APPID] == 1
+    assert sandbox.call_counts["datacube/getusersummary"] == 2
+
+
+def test_the_secret_and_token_never_appear_in_logs_or_the_lake(sandbox, tmp_path: Path, caplog) -> None:
+    caplog.set_level(logging.DEBUG)
+    lake = RawLake(tmp_path / "lake")
+    client = client_for(sandbox, tmp_path / "tokens")
+    sandbox.expire_wechat_tokens(APPID)
+    window = RunWindow.for_date(DATA_DATE, 7)
+    result = extract_wechat_account(client, lake, account(), task(), window, "r1", TODAY)
+    assert result["status"] == "ok" and "stable_token" in caplog.text
+    secret = sandbox.wechat_world.secret_for(APPID)
+    token = FileTokenStore(tmp_path / "tokens").read(APPID).access_token
+    stored = "".join(p.read_bytes().decode("latin-1") for p in (tmp_path / "lake").rglob("*.parquet"))
+    for value in (secret, token):
+        assert value not in caplog.text and value not in stored
+
+
+def test_retired_article_endpoints_fall_back_once_per_run(sandbox, tmp_path: Path, caplog) -> None:
+    sandbox.wechat_retire_legacy_article_endpoints = True
+    client = client_for(sandbox, tmp_path)
+    result = extract_wechat_account(
+        client, RawLake(tmp_path / "lake"), account(), task(), RunWindow.for_date(DATA_DATE, 7), "r1", TODAY
+    )
+    assert result["status"] == "ok"
+    assert sandbox.call_counts["datacube/getarticletotal"] == 1  # the 47009, then never again
+    assert sandbox.call_counts["datacube/getarticletotaldetail"] == 7
+    assert sandbox.call_counts["datacube/getarticlesummary"] == 1
+    assert sandbox.call_counts["datacube/getarticleread"] == 1
+    assert caplog.text.count("is retired (47009)") == 2  # once per endpoint family member
+
+
+def test_daily_quota_stops_that_endpoint_without_a_loop(sandbox, tmp_path: Path) -> None:
+    sandbox.wechat_daily_quota[(APPID, "getarticletotal")] = 2
+    client = client_for(sandbox, tmp_path)
+    result = extract_wechat_account(
+        client, RawLake(tmp_path / "lake"), account(), task(), RunWindow.for_date(DATA_DATE, 7), "r1", TODAY
+    )
+    assert sandbox.call_counts["datacube/getarticletotal"] == 3  # two answers, one 45009, then stop
+    assert result["status"] == "rate_limited"
+    assert (
+        "45009" in result["message"] and APPID in result["message"] and "getarticletotal" in result["message"]
+    )
+    assert sandbox.call_counts["datacube/getusersummary"] == 1  # the other endpoints went on
+    with pytest.raises(QuotaExhaustedError, match="not called again"):
+        client.datacube("getarticletotal", DATA_DATE, DATA_DATE, appid=APPID, today=TODAY)
+    assert sandbox.call_counts["datacube/getarticletotal"] == 3
+    assert check_results([result], DATA_DATE, "wechat") == [result["message"]]
+
+
+def test_missing_permission_names_the_account(sandbox, tmp_path: Path) -> None:
+    sandbox.wechat_unauthorized_apps.add(APPID)
+    client = client_for(sandbox, tmp_path)
+    with pytest.raises(PermissionDeniedError, match=f"account {APPID}.*lacks permission"):
+        client.datacube("getusersummary", DATA_DATE, DATA_DATE, appid=APPID, today=TODAY)
+    result = extract_wechat_account(
+        client, RawLake(tmp_path / "lake"), account(), task(), RunWindow.for_date(DATA_DATE, 7), "r1", TODAY
+    )
+    assert result["status"] == "error"
+    assert (
+        "山海茶饮公众号" in result["message"] and APPID in result["message"] and "48001" in result["message"]
+    )
+    with pytest.raises(RunIncomplete, match="山海茶饮公众号"):
+        check_results([result], DATA_DATE, "wechat")
