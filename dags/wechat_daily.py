@@ -25,7 +25,7 @@ import pendulum
 from airflow.sdk import dag, task
 from airflow.timetables.interval import CronDataIntervalTimetable
 
-from shengliang.airflow_glue import airflow_secret_lookup, data_date_of
+from shengliang.airflow_glue import airflow_secret_lookup, data_date_of, fail_fast_on_config_errors
 
 PLATFORM = "wechat"
 WECHAT_API_POOL = "wechat_api"
@@ -53,42 +53,49 @@ def wechat_daily():
         """Validate the account registry and split the Official Accounts into batches with their bookmarks."""
         from shengliang import jobs
 
-        return jobs.plan(PLATFORM, data_date_of(data_interval_start), lookup=airflow_secret_lookup)
+        with fail_fast_on_config_errors():
+            return jobs.plan(PLATFORM, data_date_of(data_interval_start), lookup=airflow_secret_lookup)
 
     @task(pool=WECHAT_API_POOL)
     def extract(batch: list[dict], data_interval_start=None) -> list[dict]:
         """Read one batch of Official Accounts from the WeChat API into the raw lake."""
         from shengliang import jobs
 
-        return jobs.extract(PLATFORM, batch, data_date_of(data_interval_start), lookup=airflow_secret_lookup)
+        with fail_fast_on_config_errors():
+            return jobs.extract(
+                PLATFORM, batch, data_date_of(data_interval_start), lookup=airflow_secret_lookup
+            )
 
     @task
     def transform(batches: list[list[dict]], results: list[list[dict]], data_interval_start=None) -> str:
         """Shape and segment the day's raw responses into staged warehouse rows."""
         from shengliang import jobs
 
-        return jobs.transform(
-            PLATFORM,
-            data_date_of(data_interval_start),
-            plan=[t for batch in batches for t in batch],
-            results=[r for batch in results for r in batch],
-        )
+        with fail_fast_on_config_errors():
+            return jobs.transform(
+                PLATFORM,
+                data_date_of(data_interval_start),
+                plan=[t for batch in batches for t in batch],
+                results=[r for batch in results for r in batch],
+            )
 
     @task(pool=WAREHOUSE_POOL)
     def load(staged_folder: str) -> dict:
         """Load the staged day into the warehouse in one transaction."""
         from shengliang import jobs
 
-        return dataclasses.asdict(jobs.load_staged(staged_folder))
+        with fail_fast_on_config_errors():
+            return dataclasses.asdict(jobs.load_staged(staged_folder))
 
     @task(retries=0)
     def check(results: list[list[dict]], loaded: dict, data_interval_start=None) -> list[str]:
         """Fail the run if any account must fix its credentials or failed; the others are already loaded."""
         from shengliang import jobs
 
-        return jobs.check(
-            PLATFORM, [r for batch in results for r in batch], data_date_of(data_interval_start)
-        )
+        with fail_fast_on_config_errors():
+            return jobs.check(
+                PLATFORM, [r for batch in results for r in batch], data_date_of(data_interval_start)
+            )
 
     batches = plan()
     results = extract.expand(batch=batches)

@@ -177,8 +177,9 @@ class CursorSeenTwice(PermanentError):
 class MaxIdPaginator:
     """Pages a newest-first Weibo list backwards: next max_id = smallest id seen - 1.
 
-    Stops on a short or empty page, or once a page reaches posts older than `stop_before`.
-    Refuses a cursor it has already used, so a misbehaving API cannot loop it.
+    Stops on an empty page, when the API's next_cursor says there is no more, or once a page reaches
+    posts older than `stop_before`. Not on a short page: Weibo returns short pages when it hides
+    deleted or restricted posts. Refuses a cursor it has already used, so an API cannot loop it.
     """
 
     def __init__(self, page_size: int, stop_before: datetime | None = None) -> None:
@@ -191,8 +192,8 @@ class MaxIdPaginator:
     def has_more(self) -> bool:
         return self._more
 
-    def advance(self, items: Sequence[dict[str, Any]], endpoint: str) -> None:
-        if len(items) < self.page_size or not items:
+    def advance(self, items: Sequence[dict[str, Any]], endpoint: str, next_cursor: Any = None) -> None:
+        if not items or str(next_cursor) == "0":
             self._more = False
             return
         ids = [int(item["id"]) for item in items]
@@ -241,7 +242,7 @@ def iter_timeline(
             params["max_id"] = paginator.max_id
         payload = client.get(TIMELINE, params, token=token, account=uid, on_response=on_response)
         statuses = _validated_list(payload, "statuses", TIMELINE)
-        paginator.advance(statuses, TIMELINE)
+        paginator.advance(statuses, TIMELINE, payload.get("next_cursor"))
         yield statuses
 
 

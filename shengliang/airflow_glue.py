@@ -2,10 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime
 
-from shengliang.registry import TokenRef, env_lookup
-from shengliang.settings import BEIJING
+from shengliang.registry import RegistryError, TokenRef, env_lookup
+from shengliang.settings import BEIJING, ConfigError
+from warehouse.db import WarehouseError
+
+
+@contextmanager
+def fail_fast_on_config_errors() -> Iterator[None]:
+    """Configuration mistakes fail the task at once: retrying cannot fix a bad registry or URL."""
+    try:
+        yield
+    except (ConfigError, RegistryError, WarehouseError) as error:
+        from airflow.exceptions import AirflowFailException
+
+        raise AirflowFailException(str(error)) from None
 
 
 def data_date_of(data_interval_start: datetime) -> date:

@@ -10,7 +10,7 @@ import os
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
-from shengliang.settings import BEIJING, PROJECT_ROOT
+from shengliang.settings import BEIJING, PROJECT_ROOT, data_dir
 
 POOLS = {
     "weibo_api": (2, "Concurrent Weibo API extract tasks (per-token limits are per hour)"),
@@ -21,7 +21,7 @@ POOLS = {
 
 def use_project_airflow(home: Path | None = None) -> Path:
     """Point Airflow at airflow.cfg and a home under the project's data folder (never ~/airflow)."""
-    home = Path(home or PROJECT_ROOT / "data" / "airflow")
+    home = Path(home or data_dir() / "airflow")
     home.mkdir(parents=True, exist_ok=True)
     os.environ["AIRFLOW_HOME"] = str(home)
     os.environ["AIRFLOW_CONFIG"] = str(PROJECT_ROOT / "airflow.cfg")

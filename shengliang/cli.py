@@ -34,8 +34,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="run weibo_daily against the local sandbox and print what landed")
     demo.add_argument("--date", type=_date_arg, help="data date YYYY-MM-DD (default: yesterday, Beijing)")
 
-    sandbox = sub.add_parser("sandbox", help="run the local Weibo API sandbox in the foreground")
-    sandbox.add_argument("sandbox_args", nargs=argparse.REMAINDER, help="see `shengliang sandbox --help`")
+    sub.add_parser(
+        "sandbox", help="run the local Weibo and WeChat API sandbox (see `shengliang sandbox --help`)"
+    )
 
     summary = sub.add_parser("summary", help="print what the warehouse holds for one date")
     summary.add_argument("--date", type=_date_arg, required=True)
@@ -61,6 +62,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _main(argv: Sequence[str] | None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["sandbox"]:
+        from sandbox.server import serve
+
+        return serve(argv[1:])  # the sandbox has its own options (`shengliang sandbox --help`)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     args = build_parser().parse_args(argv)
     try:
@@ -77,10 +83,6 @@ def _run(args: argparse.Namespace) -> int:
         from shengliang.demo import run_demo
 
         return run_demo(args.date)
-    if args.command == "sandbox":
-        from sandbox.server import serve
-
-        return serve(args.sandbox_args)
     if args.command == "summary":
         from shengliang import report, settings
         from warehouse.db import open_warehouse, safe_url

@@ -99,6 +99,7 @@ def run_demo(data_date: date | None) -> int:
     states = {}
     with SandboxServer(now=window.interval_end + SANDBOX_CLOCK_AFTER_DATE).start() as server:
         os.environ.update(sandbox_environment(server))
+        _check_configuration()
         print(
             f"[2/4] sandbox on {server.base_url}: {len(server.world.accounts)} Weibo accounts, "
             f"{len(server.wechat_world.apps)} WeChat Official Accounts",
@@ -112,7 +113,10 @@ def run_demo(data_date: date | None) -> int:
 
     url = settings.warehouse_url()
     run_states = ", ".join(f"{dag_id} {state}" for dag_id, state in states.items())
-    print(f"[4/4] summary (DAG runs: {run_states})\n", flush=True)
+    print(f"[4/4] summary (DAG runs: {run_states})", flush=True)
+    if any(state != "success" for state in states.values()):
+        print(f"  A run failed; the reason is in {airflow_log}. What the warehouse holds for the date:")
+    print(flush=True)
     with open_warehouse(url) as engine:
         print(format_weibo_summary(weibo_day_summary(engine, data_date, safe_url(url))))
         print(_calls_line(calls["weibo"]))
@@ -121,6 +125,18 @@ def run_demo(data_date: date | None) -> int:
         print(_calls_line(calls["wechat"]))
     print(f"wall time: {clock.monotonic() - started:.1f}s")
     return 0 if all(state == "success" for state in states.values()) else 1
+
+
+def _check_configuration() -> None:
+    """Fail before Airflow starts on what no retry can fix: the registry, settings, warehouse URL."""
+    from shengliang.registry import env_lookup, load_registry
+    from shengliang.settings import PipelineSettings
+    from warehouse.db import open_warehouse
+
+    load_registry(settings.accounts_file(), lookup=env_lookup)
+    PipelineSettings.from_env()
+    with open_warehouse(settings.warehouse_url()):
+        pass
 
 
 def _calls_line(calls: dict[str, int]) -> str:

@@ -80,6 +80,11 @@ def transform(
     _check_platform(platform)
     records = RawLake(paths.lake_dir()).read(platform, data_date)
     registry, window = _registry(None), _window(data_date)
+    if platform == "weibo" and plan is None:
+        # A rebuild: the posts tracked that day are the ones the warehouse holds in its window.
+        with open_warehouse(paths.warehouse_url()) as engine:
+            batches = weibo_pipeline.plan_weibo_run(registry, engine, window, accounts_per_batch=1000)
+        plan = [task for batch in batches for task in batch]
     if platform == "weibo":
         day = weibo_pipeline.transform_weibo_day(
             records, registry=registry, window=window, plan=plan or [], results=results or []

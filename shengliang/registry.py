@@ -7,6 +7,7 @@ that names the file, the entry and the fix.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -200,6 +201,15 @@ def _load_account(path: Path, index: int, entry: Any, brands: dict[str, Brand]) 
             "Name the environment variable or Airflow connection that holds the access token "
             "(never the token itself).",
         )
+    if token_env and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", str(token_env)):
+        raise _fail(
+            path,
+            where,
+            "token_env is not an environment variable name (was the token itself pasted there?)",
+            "Put the name of the variable, e.g. WEIBO_TOKEN_6000000001, and the token in that variable.",
+        )
+    if token_conn and not re.fullmatch(r"[A-Za-z0-9_.\-]+", str(token_conn)):
+        raise _fail(path, where, "token_connection is not an Airflow connection id", "Use a connection id.")
     if "token" in entry or "access_token" in entry:
         raise _fail(
             path, where, "holds a token value", "Remove it; put the token in an environment variable."

@@ -107,3 +107,19 @@ def test_http_client_counts_calls_and_strips_nothing_from_json(scripted) -> None
     assert response.payload == {"a": "中文"}
     assert client.call_counts["users/show"] == 1
     assert _Scripted.paths == ["/2/users/show.json?uid=1"]
+
+
+def test_a_short_page_does_not_end_paging_while_the_cursor_says_more() -> None:
+    from extractors.weibo import MaxIdPaginator
+
+    created = "Tue Nov 10 10:00:00 +0800 2026"
+    paginator = MaxIdPaginator(page_size=100)
+    paginator.advance(
+        [{"id": 50, "created_at": created}, {"id": 40, "created_at": created}], "t", next_cursor=39
+    )
+    assert paginator.has_more() and paginator.max_id == 39  # Weibo hid posts on this page; go on
+    paginator.advance([{"id": 30, "created_at": created}], "t", next_cursor=0)
+    assert not paginator.has_more()
+    empty = MaxIdPaginator(page_size=100)
+    empty.advance([], "t", next_cursor=None)
+    assert not empty.has_more()

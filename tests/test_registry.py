@@ -121,3 +121,10 @@ def test_bad_yaml_and_missing_file(tmp_path: Path) -> None:
         load_registry(write(tmp_path, "accounts: [\n  - {"), lookup=always)
     with pytest.raises(RegistryError, match="does not exist.*SHENGLIANG_ACCOUNTS"):
         load_registry(tmp_path / "missing.yml", lookup=always)
+
+
+def test_a_pasted_token_is_never_echoed(tmp_path: Path) -> None:
+    path = write(tmp_path, GOOD.replace("token_env: TEST_TOKEN_A", "token_env: 2.00SecretValue123"))
+    with pytest.raises(RegistryError) as caught:
+        load_registry(path, lookup=always)
+    assert "2.00SecretValue123" not in str(caught.value)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select, text
 
 from shengliang import jobs, settings
@@ -62,16 +63,31 @@ def test_rerunning_a_past_date_touches_no_other_date(pipeline_env: Path, sandbox
         after_two = conn.execute(text(query), {"d": day_two}).all()
         bookmarks = conn.execute(text("SELECT count(*) FROM etl_extraction_state")).scalar_one()
     assert after_two == before_two
+    with open_warehouse(url) as engine, engine.connect() as conn:
+        followers = conn.execute(
+            text(
+                "SELECT a.followers_count, f.followers FROM dim_account a JOIN fct_account_daily f "
+                "USING (account_key) WHERE f.stat_date = :d"
+            ),
+            {"d": day_two},
+        ).all()
+    assert followers and all(latest == on_day_two for latest, on_day_two in followers)  # not the backfill's
     assert [(r.post_id, r.engagement) for r in after_one] == [(r.post_id, r.engagement) for r in before_one]
     assert bookmarks == 8
 
 
 def test_the_lake_rebuilds_the_warehouse_without_the_api(pipeline_env: Path, sandbox, monkeypatch) -> None:
+    day_two = DATA_DATE + timedelta(days=1)
     run_day(sandbox, DATA_DATE)
+    run_day(sandbox, day_two)  # refreshes day one's posts through statuses/count
     original = dump(settings.warehouse_url())
-    monkeypatch.setenv("WAREHOUSE_URL", f"duckdb:///{pipeline_env / 'rebuilt.duckdb'}")
+    assert sandbox.call_counts["statuses/count"] > 0
     sandbox.reset_counts()
-    jobs.rebuild("weibo", DATA_DATE)
+    jobs.rebuild("weibo", day_two)  # in place: the same rows come back
+    assert dump(settings.warehouse_url()) == original
+    monkeypatch.setenv("WAREHOUSE_URL", f"duckdb:///{pipeline_env / 'rebuilt.duckdb'}")
+    jobs.rebuild("weibo", DATA_DATE)  # from scratch, in date order
+    jobs.rebuild("weibo", day_two)
     assert sum(sandbox.call_counts.values()) == 0
     rebuilt = dump(settings.warehouse_url())
     for table in (
@@ -104,3 +120,18 @@ def test_data_dictionary_is_current() -> None:
     assert path.read_text(encoding="utf-8") == data_dictionary_markdown() + "\n", "run `make docs`"
     for table in ALL_TABLES:
         assert table.info["grain"].startswith("one row per")
+
+
+def test_bad_warehouse_urls_give_one_clear_message(tmp_path: Path) -> None:
+    from warehouse.db import WarehouseError
+
+    cases = {
+        "not a url": "is not a database URL",
+        "mysql://user:pw@127.0.0.1/db": "driver module",
+        "postgresql+psycopg://nobody:secret-pw@127.0.0.1:1/none": "cannot open the warehouse",
+    }
+    for url, expected in cases.items():
+        with pytest.raises(WarehouseError) as caught:
+            with open_warehouse(url):
+                pass
+        assert expected in str(caught.value) and "secret-pw" not in str(caught.value)

@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, make_url
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 
 from extractors.errors import ShengliangError
 from warehouse.schema import metadata
@@ -30,13 +30,19 @@ def create_warehouse_engine(url: str) -> Engine:
         parsed = make_url(url)
     except ArgumentError:
         raise WarehouseError(
-            f"WAREHOUSE_URL {url!r} is not a database URL; use duckdb:///path/file.duckdb or "
+            "WAREHOUSE_URL is not a database URL (the value is not shown: it may hold a password); "
+            "use duckdb:///path/file.duckdb or "
             "postgresql+psycopg://user@host:5432/db"
         ) from None
     if parsed.get_backend_name() == "duckdb" and parsed.database not in (None, "", ":memory:"):
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     try:
         return create_engine(parsed)
+    except ModuleNotFoundError as error:
+        raise WarehouseError(
+            f"WAREHOUSE_URL {safe_url(url)}: the driver module {error.name!r} is not installed; "
+            "use duckdb:/// or postgresql+psycopg://"
+        ) from None
     except NoSuchModuleError:
         raise WarehouseError(
             f"WAREHOUSE_URL {safe_url(url)}: no driver for {parsed.drivername!r}; "
@@ -53,7 +59,14 @@ def open_warehouse(url: str) -> Iterator[Engine]:
     """The engine for `url` with the schema in place; closed (DuckDB file released) on exit."""
     engine = create_warehouse_engine(url)
     try:
-        ensure_schema(engine)
+        try:
+            ensure_schema(engine)
+        except DBAPIError as error:
+            reason = str(error.orig).strip().splitlines()[0] if error.orig else type(error).__name__
+            raise WarehouseError(
+                f"cannot open the warehouse at {safe_url(url)}: {reason}. Check WAREHOUSE_URL, that the "
+                "server is up, or that no other process holds the DuckDB file"
+            ) from None
         yield engine
     finally:
         engine.dispose()

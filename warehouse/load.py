@@ -171,6 +171,29 @@ def _advancing_bookmarks(conn: Connection, bookmarks: Sequence[dict[str, Any]]) 
     return result
 
 
+def _refresh_latest_followers(conn: Connection, account_keys: Sequence[str]) -> None:
+    """dim_account.followers_count = followers on the latest stat_date loaded, so a backfill of an
+    old date never replaces a newer figure."""
+    latest = (
+        select(fct_account_daily.c.followers)
+        .where(
+            and_(
+                fct_account_daily.c.account_key == dim_account.c.account_key,
+                fct_account_daily.c.followers.is_not(None),
+            )
+        )
+        .order_by(fct_account_daily.c.stat_date.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    for chunk in _chunks(list(account_keys)):
+        conn.execute(
+            dim_account.update()
+            .where(dim_account.c.account_key.in_(list(chunk)))
+            .values(followers_count=latest)
+        )
+
+
 def load_day(engine: Engine, day: DayLoad) -> LoadCounts:
     """Load one platform-day in one transaction; nothing is half-written if any statement fails."""
     now = datetime.now(UTC).replace(tzinfo=None)
@@ -179,7 +202,9 @@ def load_day(engine: Engine, day: DayLoad) -> LoadCounts:
     dates += [row["publish_date"] for row in day.posts + day.articles + day.article_daily]
     dates += [row["stat_date"] for row in day.account_daily + day.article_daily]
     with engine.begin() as conn:
-        upsert(conn, dim_account, [{**row, "updated_at": now} for row in day.accounts])
+        upsert(
+            conn, dim_account, [{**row, "updated_at": now} for row in day.accounts], fill=("followers_count",)
+        )
         insert_missing(conn, dim_date, date_rows(dates))
         upsert(
             conn,
@@ -209,6 +234,7 @@ def load_day(engine: Engine, day: DayLoad) -> LoadCounts:
         for chunk in _chunks(day.engagement):
             conn.execute(fct_post_engagement_daily.insert(), list(chunk))
         upsert(conn, fct_account_daily, day.account_daily, fill=ACCOUNT_DAILY_FILL)
+        _refresh_latest_followers(conn, [row["account_key"] for row in day.accounts])
         upsert(
             conn,
             etl_extraction_state,

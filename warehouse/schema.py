@@ -43,7 +43,7 @@ dim_account = _table(
     Column("screen_name", Text, comment="name on the platform, from users/show"),
     Column("kind", String(16), nullable=False, comment="brand or employee"),
     Column("department", Text, comment="employees only"),
-    Column("followers_count", BigInteger, comment="latest follower count seen"),
+    Column("followers_count", BigInteger, comment="followers on the latest stat_date in fct_account_daily"),
     Column("updated_at", DateTime, nullable=False, comment="UTC time of the last load that touched the row"),
 )
 
