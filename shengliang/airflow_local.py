@@ -12,6 +12,7 @@ from pathlib import Path
 
 from shengliang.settings import BEIJING, PROJECT_ROOT, data_dir
 
+LOCAL_RETRY_DELAY_SECONDS = 2
 POOLS = {
     "weibo_api": (2, "Concurrent Weibo API extract tasks (per-token limits are per hour)"),
     "wechat_api": (2, "Concurrent WeChat API extract tasks (daily quotas are per app)"),
@@ -62,5 +63,8 @@ def run_dag(dag_id: str, data_date: date) -> str:
     if bag.import_errors:
         raise RuntimeError(f"DAG import errors: {bag.import_errors}")
     dag = bag.get_dag(dag_id)
+    for task in dag.tasks:  # local runs: retry after seconds, not the production 5 minutes
+        task.retry_delay = timedelta(seconds=LOCAL_RETRY_DELAY_SECONDS)
+        task.retry_exponential_backoff = False
     run = dag.test(logical_date=logical_date_for(dag, data_date))
     return str(run.state)

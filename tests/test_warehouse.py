@@ -135,3 +135,21 @@ def test_bad_warehouse_urls_give_one_clear_message(tmp_path: Path) -> None:
             with open_warehouse(url):
                 pass
         assert expected in str(caught.value) and "secret-pw" not in str(caught.value)
+
+
+def test_an_older_warehouse_gains_new_nullable_columns_in_place(tmp_path: Path) -> None:
+    import duckdb
+
+    path = tmp_path / "old.duckdb"
+    old = duckdb.connect(str(path))
+    old.execute(
+        "CREATE TABLE fct_account_daily (account_key VARCHAR, stat_date DATE, followers BIGINT, "
+        "observed_at TIMESTAMP NOT NULL, PRIMARY KEY (account_key, stat_date))"
+    )
+    old.execute(
+        "INSERT INTO fct_account_daily VALUES ('weibo:1', DATE '2026-11-01', 5, TIMESTAMP '2026-11-02')"
+    )
+    old.close()
+    with open_warehouse(f"duckdb:///{path}") as engine, engine.connect() as conn:
+        row = conn.execute(text("SELECT followers, readers, new_followers FROM fct_account_daily")).one()
+    assert tuple(row) == (5, None, None)  # the old row kept, the new columns added

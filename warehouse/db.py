@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, make_url
+from sqlalchemy import Engine, create_engine, make_url, text
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 
 from extractors.errors import ShengliangError
@@ -51,7 +51,27 @@ def create_warehouse_engine(url: str) -> Engine:
 
 
 def ensure_schema(engine: Engine) -> None:
+    """Create missing tables, and add columns that newer versions added (all nullable).
+
+    A stop-gap until versioned migrations: anything other than a new nullable column is refused
+    with a message, never guessed at.
+    """
     metadata.create_all(engine)
+    for table in metadata.sorted_tables:
+        with engine.connect() as conn:  # duckdb-engine's inspector cannot list columns; this works on both
+            present = set(conn.execute(text(f"SELECT * FROM {table.name} LIMIT 0")).keys())
+        for column in table.columns:
+            if column.name in present:
+                continue
+            if not column.nullable:
+                raise WarehouseError(
+                    f"{table.name}.{column.name} is missing from the warehouse at "
+                    f"{engine.url.render_as_string(hide_password=True)} and cannot be added in place; "
+                    "rebuild it (`make clean` for the local DuckDB file, then re-run or `shengliang rebuild`)"
+                )
+            column_type = column.type.compile(dialect=engine.dialect)
+            with engine.begin() as conn:
+                conn.execute(text(f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {column_type}'))
 
 
 @contextmanager
