@@ -34,13 +34,62 @@ def sandbox():
         yield server
 
 
+# PostgreSQL for the warehouse tests: a server where CI and the development machines have one.
+POSTGRES_URL = os.environ.get("SHENGLIANG_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+REQUIRE_POSTGRES = os.environ.get("SHENGLIANG_REQUIRE_POSTGRES") == "1"
+
+
+@pytest.fixture(params=["duckdb", "postgresql"])
+def warehouse_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty warehouse: a DuckDB file, or a PostgreSQL database created and dropped here."""
+    if request.param == "duckdb":
+        yield f"duckdb:///{tmp_path / 'data' / 'warehouse.duckdb'}"
+        return
+    import uuid
+
+    import psycopg
+    from sqlalchemy import make_url
+
+    admin = make_url(POSTGRES_URL)
+    conninfo = {
+        "host": admin.host,
+        "port": admin.port or 5432,
+        "user": admin.username,
+        "dbname": admin.database,
+    }
+    if admin.password:
+        conninfo["password"] = admin.password
+    try:
+        connection = psycopg.connect(**conninfo, autocommit=True, connect_timeout=3)
+    except psycopg.OperationalError as error:
+        reason = (
+            f"PostgreSQL is not reachable at {admin.render_as_string(hide_password=True)} "
+            f"({error.__class__.__name__}); "
+            "start it, or point SHENGLIANG_TEST_POSTGRES at one, to run the PostgreSQL warehouse tests"
+        )
+        if REQUIRE_POSTGRES:
+            pytest.fail(reason)
+        print(f"SKIP: {reason}")
+        pytest.skip(reason)
+    name = f"shengliang_test_{uuid.uuid4().hex[:10]}"
+    with connection:
+        connection.execute(f'CREATE DATABASE "{name}"')
+        try:
+            yield admin.set(database=name).render_as_string(hide_password=False)
+        finally:
+            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 @pytest.fixture
-def pipeline_env(tmp_path: Path, sandbox, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """Environment for a pipeline run: temp warehouse and lake, sandbox URL and tokens, fast retries."""
+def pipeline_env(
+    tmp_path: Path, sandbox, warehouse_url: str, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Path]:
+    """Environment for a pipeline run: temp warehouse (DuckDB or PostgreSQL) and lake, sandbox URL and
+    tokens, fast retries."""
     from shengliang.demo import sandbox_environment
 
     monkeypatch.setenv("SHENGLIANG_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("WAREHOUSE_URL", f"duckdb:///{tmp_path / 'data' / 'warehouse.duckdb'}")
+    monkeypatch.setenv("WAREHOUSE_URL", warehouse_url)
     monkeypatch.delenv("SHENGLIANG_LAKE_DIR", raising=False)
     monkeypatch.delenv("SHENGLIANG_ACCOUNTS", raising=False)
     monkeypatch.setenv("SHENGLIANG_HTTP_BACKOFF", "0.01")

@@ -14,7 +14,7 @@ from sqlalchemy import (
     Column,
     Date,
     DateTime,
-    Float,
+    Double,
     Integer,
     MetaData,
     SmallInteger,
@@ -108,7 +108,7 @@ fct_post_engagement_daily = _table(
     Column("engagement", BigInteger, nullable=False, comment="reposts + comments + likes (转评赞)"),
     Column(
         "engagement_rate",
-        Float,
+        Double,
         comment="engagement / author_followers_at_publish x 100; null when followers are unknown or 0",
     ),
     Column("observed_at", DateTime, nullable=False, comment="UTC time of the API read"),
