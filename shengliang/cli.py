@@ -76,6 +76,8 @@ def _main(argv: Sequence[str] | None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # output piped into `head` and closed early
+        return 0
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -52,7 +52,9 @@ def weibo_day_summary(engine: Engine, data_date: date, warehouse: str) -> WeiboD
         engagement_rows = conn.execute(
             text("SELECT count(*) FROM fct_post_engagement_daily WHERE snapshot_date = :d"), {"d": data_date}
         ).scalar_one()
-        term_rows = conn.execute(text("SELECT count(*) FROM fct_post_term")).scalar_one()
+        term_rows = conn.execute(
+            text("SELECT count(*) FROM fct_post_term t JOIN fct_post p ON p.post_id = t.post_id")
+        ).scalar_one()
         top = conn.execute(
             text(
                 "SELECT e.post_id, a.display_name, a.kind, e.engagement, e.engagement_rate, p.own_text "
@@ -95,7 +97,7 @@ def format_weibo_summary(summary: WeiboDaySummary) -> str:
         f"  posts published that day: {summary.posts_published_that_day}",
         f"  posts in warehouse:       {summary.posts_total}",
         f"  engagement rows loaded:   {summary.engagement_rows} (snapshot {summary.data_date})",
-        f"  term rows in warehouse:   {summary.term_rows}",
+        f"  post terms in warehouse:  {summary.term_rows}",
         "  top 5 posts by engagement (reposts + comments + likes):",
     ]
     for rank, post in enumerate(summary.top_posts, start=1):
