@@ -94,6 +94,34 @@ def read_staged(folder: Path) -> DayLoad:
 # --- check ----------------------------------------------------------------------------------------
 
 
+def add_run_results(day: DayLoad, results: Sequence[dict[str, Any]], *, stream: str) -> None:
+    """The run log rows and the bookmarks (advanced only by complete reads) of the accounts read."""
+    finished = datetime.now(UTC).replace(tzinfo=None)
+    for result in results:
+        day.runs.append(
+            {
+                "platform": day.platform,
+                "account_id": result["account_id"],
+                "data_date": day.data_date,
+                "status": result["status"],
+                "message": result["message"],
+                "posts_fetched": result["posts_fetched"],
+                "api_calls": result["api_calls"],
+                "finished_at": finished,
+            }
+        )
+        if result.get("bookmark"):
+            day.bookmarks.append(
+                {
+                    "platform": day.platform,
+                    "account_id": result["account_id"],
+                    "stream": stream,
+                    "bookmark": result["bookmark"],
+                    "bookmark_at": datetime.fromisoformat(result["bookmark_at"]),
+                }
+            )
+
+
 def check_results(results: Sequence[dict[str, Any]], data_date: date, platform: str = "weibo") -> list[str]:
     """Raise RunIncomplete when accounts must re-authorize or failed; return rate-limit warnings."""
     reauthorize = [r for r in results if r["status"] == STATUS_REAUTHORIZE]

@@ -35,6 +35,7 @@ from shengliang.daily import (
     STATUS_RATE_LIMITED,
     STATUS_REAUTHORIZE,
     RunWindow,
+    add_run_results,
     segmenter_for,
     utc_naive,
 )
@@ -369,28 +370,5 @@ def transform_weibo_day(
             )
         )
 
-    finished = datetime.now(UTC).replace(tzinfo=None)
-    for result in results:
-        out.runs.append(
-            {
-                "platform": PLATFORM,
-                "account_id": result["account_id"],
-                "data_date": day,
-                "status": result["status"],
-                "message": result["message"],
-                "posts_fetched": result["posts_fetched"],
-                "api_calls": result["api_calls"],
-                "finished_at": finished,
-            }
-        )
-        if result.get("bookmark"):
-            out.bookmarks.append(
-                {
-                    "platform": PLATFORM,
-                    "account_id": result["account_id"],
-                    "stream": TIMELINE,
-                    "bookmark": result["bookmark"],
-                    "bookmark_at": datetime.fromisoformat(result["bookmark_at"]),
-                }
-            )
+    add_run_results(out, results, stream=TIMELINE)
     return out
