@@ -46,6 +46,9 @@ def build_parser() -> argparse.ArgumentParser:
     rebuild.add_argument("--to", dest="end", type=_date_arg)
     rebuild.add_argument("--platform", choices=["weibo", "wechat", "all"], default="all")
 
+    db = sub.add_parser("db", help="warehouse schema: `shengliang db upgrade` migrates WAREHOUSE_URL to head")
+    db.add_argument("action", choices=["upgrade"])
+
     sub.add_parser("airflow-init", help="create/migrate the local Airflow metadata DB and the pools")
     sub.add_parser("docs", help="write docs/warehouse.md from the schema")
     return parser
@@ -107,6 +110,14 @@ def _run(args: argparse.Namespace) -> int:
                 f"{counts.engagement_rows} snapshots, {counts.articles} articles, "
                 f"{counts.article_daily_rows} article-days"
             )
+        return 0
+    if args.command == "db":
+        from shengliang import settings
+        from warehouse.db import safe_url
+        from warehouse.migrate import upgrade_url
+
+        before, after = upgrade_url(settings.warehouse_url())
+        print(f"warehouse {safe_url(settings.warehouse_url())}: revision {before or 'none'} -> {after}")
         return 0
     if args.command == "airflow-init":
         from shengliang.airflow_local import init_metadata_db, use_project_airflow

@@ -132,9 +132,13 @@ def _check_configuration() -> None:
     from shengliang.registry import env_lookup, load_registry
     from shengliang.settings import PipelineSettings
     from warehouse.db import open_warehouse
+    from warehouse.migrate import upgrade_url
 
     load_registry(settings.accounts_file(), lookup=env_lookup)
     PipelineSettings.from_env()
+    before, after = upgrade_url(settings.warehouse_url())
+    if before != after:
+        print(f"      warehouse schema migrated: {before or 'empty'} -> {after} (shengliang db upgrade)")
     with open_warehouse(settings.warehouse_url()):
         pass
 

@@ -42,8 +42,12 @@ REQUIRE_POSTGRES = os.environ.get("SHENGLIANG_REQUIRE_POSTGRES") == "1"
 @pytest.fixture(params=["duckdb", "postgresql"])
 def warehouse_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A fresh, empty warehouse: a DuckDB file, or a PostgreSQL database created and dropped here."""
+    from warehouse.migrate import upgrade_url
+
     if request.param == "duckdb":
-        yield f"duckdb:///{tmp_path / 'data' / 'warehouse.duckdb'}"
+        url = f"duckdb:///{tmp_path / 'data' / 'warehouse.duckdb'}"
+        upgrade_url(url)
+        yield url
         return
     import uuid
 
@@ -75,7 +79,9 @@ def warehouse_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[st
     with connection:
         connection.execute(f'CREATE DATABASE "{name}"')
         try:
-            yield admin.set(database=name).render_as_string(hide_password=False)
+            url = admin.set(database=name).render_as_string(hide_password=False)
+            upgrade_url(url)
+            yield url
         finally:
             connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 

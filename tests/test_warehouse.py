@@ -12,6 +12,7 @@ from shengliang import jobs, settings
 from shengliang.daily import RunWindow
 from tests.conftest import DATA_DATE
 from warehouse.db import open_warehouse
+from warehouse.migrate import head_revision, upgrade_url
 from warehouse.schema import ALL_TABLES, data_dictionary_markdown
 
 # Columns that record when (and how much) a run read or wrote, not what the data is.
@@ -86,6 +87,7 @@ def test_the_lake_rebuilds_the_warehouse_without_the_api(pipeline_env: Path, san
     jobs.rebuild("weibo", day_two)  # in place: the same rows come back
     assert dump(settings.warehouse_url()) == original
     monkeypatch.setenv("WAREHOUSE_URL", f"duckdb:///{pipeline_env / 'rebuilt.duckdb'}")
+    upgrade_url(settings.warehouse_url())
     jobs.rebuild("weibo", DATA_DATE)  # from scratch, in date order
     jobs.rebuild("weibo", day_two)
     assert sum(sandbox.call_counts.values()) == 0
@@ -137,19 +139,27 @@ def test_bad_warehouse_urls_give_one_clear_message(tmp_path: Path) -> None:
         assert expected in str(caught.value) and "secret-pw" not in str(caught.value)
 
 
-def test_an_older_warehouse_gains_new_nullable_columns_in_place(tmp_path: Path) -> None:
+def test_a_warehouse_behind_the_code_is_refused_until_upgraded(tmp_path: Path) -> None:
+    from warehouse.db import WarehouseError
+
+    url = f"duckdb:///{tmp_path / 'new.duckdb'}"
+    with pytest.raises(WarehouseError, match="has no schema yet; run `shengliang db upgrade`"):
+        with open_warehouse(url):
+            pass
+    assert upgrade_url(url) == (None, head_revision())
+    assert upgrade_url(url) == (head_revision(), head_revision())  # a second upgrade is a no-op
+    with open_warehouse(url) as engine, engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM fct_post")).scalar_one() == 0
+
+
+def test_a_warehouse_made_before_migrations_gets_a_clear_message(tmp_path: Path) -> None:
     import duckdb
+
+    from warehouse.db import WarehouseError
 
     path = tmp_path / "old.duckdb"
     old = duckdb.connect(str(path))
-    old.execute(
-        "CREATE TABLE fct_account_daily (account_key VARCHAR, stat_date DATE, followers BIGINT, "
-        "observed_at TIMESTAMP NOT NULL, PRIMARY KEY (account_key, stat_date))"
-    )
-    old.execute(
-        "INSERT INTO fct_account_daily VALUES ('weibo:1', DATE '2026-11-01', 5, TIMESTAMP '2026-11-02')"
-    )
+    old.execute("CREATE TABLE dim_account (account_key VARCHAR PRIMARY KEY)")
     old.close()
-    with open_warehouse(f"duckdb:///{path}") as engine, engine.connect() as conn:
-        row = conn.execute(text("SELECT followers, readers, new_followers FROM fct_account_daily")).one()
-    assert tuple(row) == (5, None, None)  # the old row kept, the new columns added
+    with pytest.raises(WarehouseError, match="created before versioned migrations.*make clean"):
+        upgrade_url(f"duckdb:///{path}")

@@ -6,11 +6,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, make_url, text
+from sqlalchemy import Engine, create_engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 
 from extractors.errors import ShengliangError
-from warehouse.schema import metadata
 
 
 class WarehouseError(ShengliangError):
@@ -50,37 +49,16 @@ def create_warehouse_engine(url: str) -> Engine:
         ) from None
 
 
-def ensure_schema(engine: Engine) -> None:
-    """Create missing tables, and add columns that newer versions added (all nullable).
-
-    A stop-gap until versioned migrations: anything other than a new nullable column is refused
-    with a message, never guessed at.
-    """
-    metadata.create_all(engine)
-    for table in metadata.sorted_tables:
-        with engine.connect() as conn:  # duckdb-engine's inspector cannot list columns; this works on both
-            present = set(conn.execute(text(f"SELECT * FROM {table.name} LIMIT 0")).keys())
-        for column in table.columns:
-            if column.name in present:
-                continue
-            if not column.nullable:
-                raise WarehouseError(
-                    f"{table.name}.{column.name} is missing from the warehouse at "
-                    f"{engine.url.render_as_string(hide_password=True)} and cannot be added in place; "
-                    "rebuild it (`make clean` for the local DuckDB file, then re-run or `shengliang rebuild`)"
-                )
-            column_type = column.type.compile(dialect=engine.dialect)
-            with engine.begin() as conn:
-                conn.execute(text(f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {column_type}'))
-
-
 @contextmanager
 def open_warehouse(url: str) -> Iterator[Engine]:
-    """The engine for `url` with the schema in place; closed (DuckDB file released) on exit."""
+    """The engine for `url`, refused unless its schema is at the code's migration head; closed (DuckDB
+    file released) on exit."""
+    from warehouse.migrate import require_current
+
     engine = create_warehouse_engine(url)
     try:
         try:
-            ensure_schema(engine)
+            require_current(engine)
         except DBAPIError as error:
             reason = str(error.orig).strip().splitlines()[0] if error.orig else type(error).__name__
             raise WarehouseError(
