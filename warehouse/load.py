@@ -10,13 +10,18 @@ Loading the same day twice leaves exactly the same rows. Both platforms use this
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, and_, delete, func, select
+import pyarrow as pa
+from sqlalchemy import Connection, Engine, Table, and_, delete, func, select, text
+from sqlalchemy import column as sa_column
+from sqlalchemy import table as sa_table
 from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.sql.expression import TableClause
 
 from warehouse.schema import (
     dim_account,
@@ -93,6 +98,46 @@ def _chunks(rows: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
         yield rows[start : start + size]
 
 
+_staged = itertools.count()
+
+
+def stage_rows(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> TableClause:
+    """Move rows into the database in bulk and return a relation to select them from.
+
+    DuckDB: the rows become an Arrow table registered on the connection (no per-row inserts).
+    PostgreSQL: COPY into a temporary table dropped at commit. Columns a row lacks are NULL.
+    """
+    name = f"stage_{table.name}_{next(_staged)}"
+    columns = [c.name for c in table.columns]
+    dialect = conn.dialect.name
+    if dialect == "duckdb":
+        arrow = pa.Table.from_pylist([{c: row.get(c) for c in columns} for row in rows])
+        conn.connection.driver_connection.register(name, arrow)
+    elif dialect == "postgresql":
+        conn.execute(text(f"CREATE TEMPORARY TABLE {name} (LIKE {table.name}) ON COMMIT DROP"))
+        cursor = conn.connection.driver_connection.cursor()
+        with cursor.copy(f"COPY {name} ({', '.join(columns)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row([row.get(c) for c in columns])
+    else:
+        raise ValueError(f"bulk loads support duckdb and postgresql, not {dialect}")
+    return sa_table(name, *[sa_column(c) for c in columns])
+
+
+def _unstage(conn: Connection, staged: TableClause) -> None:
+    if conn.dialect.name == "duckdb":
+        conn.connection.driver_connection.unregister(staged.name)
+
+
+def bulk_insert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    if not rows:
+        return
+    staged = stage_rows(conn, table, rows)
+    columns = [c.name for c in table.columns]
+    conn.execute(table.insert().from_select(columns, select(*[staged.c[c] for c in columns])))
+    _unstage(conn, staged)
+
+
 def upsert(
     conn: Connection,
     table: Table,
@@ -107,7 +152,9 @@ def upsert(
     if not rows:
         return
     keys = [c.name for c in table.primary_key.columns]
-    statement = pg_insert(table)
+    staged = stage_rows(conn, table, rows)
+    columns = [c.name for c in table.columns]
+    statement = pg_insert(table).from_select(columns, select(*[staged.c[c] for c in columns]))
     updates = {}
     for column in table.columns:
         if column.name in keys:
@@ -119,9 +166,8 @@ def upsert(
             updates[column.name] = func.coalesce(new_value, column)
         else:
             updates[column.name] = new_value
-    statement = statement.on_conflict_do_update(index_elements=keys, set_=updates)
-    for chunk in _chunks(rows):
-        conn.execute(statement, list(chunk))
+    conn.execute(statement.on_conflict_do_update(index_elements=keys, set_=updates))
+    _unstage(conn, staged)
 
 
 def insert_missing(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
@@ -219,9 +265,7 @@ def load_day(engine: Engine, day: DayLoad) -> LoadCounts:
         post_ids = [row["post_id"] for row in day.posts] + [row["msgid"] for row in day.articles]
         for chunk in _chunks(post_ids):
             conn.execute(delete(fct_post_term).where(fct_post_term.c.post_id.in_(list(chunk))))
-        if day.terms:
-            for chunk in _chunks(day.terms):
-                conn.execute(fct_post_term.insert(), list(chunk))
+        bulk_insert(conn, fct_post_term, day.terms)
         for chunk in _chunks(snapshot_accounts):
             conn.execute(
                 delete(fct_post_engagement_daily).where(
@@ -231,8 +275,7 @@ def load_day(engine: Engine, day: DayLoad) -> LoadCounts:
                     )
                 )
             )
-        for chunk in _chunks(day.engagement):
-            conn.execute(fct_post_engagement_daily.insert(), list(chunk))
+        bulk_insert(conn, fct_post_engagement_daily, day.engagement)
         upsert(conn, fct_account_daily, day.account_daily, fill=ACCOUNT_DAILY_FILL)
         _refresh_latest_followers(conn, [row["account_key"] for row in day.accounts])
         upsert(
