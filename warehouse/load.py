@@ -6,6 +6,8 @@
 - a post's or article's terms are replaced whole;
 - bookmarks only move forward.
 Loading the same day twice leaves exactly the same rows. Both platforms use this one loader.
+Rows move in bulk (`stage_rows`): an Arrow table registered in DuckDB, COPY into a temporary table
+in PostgreSQL; the merge is one INSERT ... SELECT ... ON CONFLICT DO UPDATE per table.
 """
 
 from __future__ import annotations
