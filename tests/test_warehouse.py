@@ -163,3 +163,72 @@ def test_a_warehouse_made_before_migrations_gets_a_clear_message(tmp_path: Path)
     old.close()
     with pytest.raises(WarehouseError, match="created before versioned migrations.*make clean"):
         upgrade_url(f"duckdb:///{path}")
+
+
+def test_two_dates_loading_at_once_lose_nothing(warehouse_url: str) -> None:
+    """Two loads for different dates, sharing accounts and posts, in parallel threads (PostgreSQL)."""
+    if warehouse_url.startswith("duckdb"):
+        pytest.skip("DuckDB takes one writer at a time; the warehouse_writer pool serializes its loads")
+    import threading
+    from datetime import date, datetime
+
+    from warehouse.load import DayLoad, load_day
+
+    accounts = [
+        {
+            "account_key": f"weibo:{n}",
+            "platform": "weibo",
+            "account_id": str(n),
+            "brand_id": "b",
+            "brand_name": "B",
+            "display_name": f"a{n}",
+            "screen_name": None,
+            "kind": "brand",
+            "department": None,
+            "followers_count": None,
+        }
+        for n in range(50)
+    ]
+
+    def day_load(day: date) -> DayLoad:
+        load = DayLoad(
+            platform="weibo", data_date=day, accounts=list(reversed(accounts)) if day.day % 2 else accounts
+        )
+        load.engagement = [
+            {
+                "post_id": str(p),
+                "snapshot_date": day,
+                "account_key": f"weibo:{p % 50}",
+                "reposts": p,
+                "comments": 0,
+                "likes": 0,
+                "engagement": p,
+                "engagement_rate": None,
+                "observed_at": datetime(2026, 11, 1),
+            }
+            for p in range(2000)
+        ]
+        return load
+
+    with open_warehouse(warehouse_url) as engine:
+        errors: list[BaseException] = []
+
+        def run(day: date) -> None:
+            try:
+                for _ in range(3):
+                    load_day(engine, day_load(day))
+            except BaseException as error:  # noqa: BLE001 - reported below
+                errors.append(error)
+
+        threads = [threading.Thread(target=run, args=(date(2026, 11, d),)) for d in (1, 2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert errors == []
+        with engine.connect() as conn:
+            counts = conn.execute(
+                text("SELECT snapshot_date, count(*) FROM fct_post_engagement_daily GROUP BY 1 ORDER BY 1")
+            ).all()
+            assert conn.execute(text("SELECT count(*) FROM dim_account")).scalar_one() == 50
+    assert [tuple(row) for row in counts] == [(date(2026, 11, 1), 2000), (date(2026, 11, 2), 2000)]

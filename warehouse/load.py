@@ -156,7 +156,9 @@ def upsert(
     keys = [c.name for c in table.primary_key.columns]
     staged = stage_rows(conn, table, rows)
     columns = [c.name for c in table.columns]
-    statement = pg_insert(table).from_select(columns, select(*[staged.c[c] for c in columns]))
+    # Rows go in key order, so two concurrent loads lock shared keys in the same order: no deadlock.
+    ordered = select(*[staged.c[c] for c in columns]).order_by(*[staged.c[k] for k in keys])
+    statement = pg_insert(table).from_select(columns, ordered)
     updates = {}
     for column in table.columns:
         if column.name in keys:
