@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import create_engine, select, text
 
 from shengliang import jobs, settings
 from shengliang.daily import RunWindow
 from tests.conftest import DATA_DATE
 from warehouse.db import open_warehouse
+from warehouse.load import replace_snapshot, upsert
 from warehouse.migrate import head_revision, upgrade_url
-from warehouse.schema import ALL_TABLES, data_dictionary_markdown
+from warehouse.schema import ALL_TABLES, data_dictionary_markdown, dim_account
 
 # Columns that record when (and how much) a run read or wrote, not what the data is.
 RUN_COLUMNS = {"updated_at", "finished_at", "observed_at", "posts_fetched", "api_calls"}
@@ -232,3 +234,103 @@ def test_two_dates_loading_at_once_lose_nothing(warehouse_url: str) -> None:
             ).all()
             assert conn.execute(text("SELECT count(*) FROM dim_account")).scalar_one() == 50
     assert [tuple(row) for row in counts] == [(date(2026, 11, 1), 2000), (date(2026, 11, 2), 2000)]
+
+
+def _engagement(post_id: str, day, account: str, likes: int) -> dict:
+    return {
+        "post_id": post_id,
+        "snapshot_date": day,
+        "account_key": account,
+        "reposts": 1,
+        "comments": 2,
+        "likes": likes,
+        "engagement": 3 + likes,
+        "engagement_rate": None,
+        "observed_at": datetime(2026, 11, 11, 1, 30),
+    }
+
+
+def test_a_snapshot_replaces_exactly_its_accounts_rows_of_its_date(warehouse_url: str) -> None:
+    upgrade_url(warehouse_url)
+    engine = create_engine(warehouse_url)
+    day, other_day = DATA_DATE, DATA_DATE - timedelta(days=1)
+    with engine.begin() as conn:
+        replace_snapshot(
+            conn,
+            day,
+            [
+                _engagement("1", day, "weibo:a", 10),
+                _engagement("2", day, "weibo:a", 20),
+                _engagement("3", day, "weibo:b", 30),
+            ],
+        )
+        replace_snapshot(conn, other_day, [_engagement("1", other_day, "weibo:a", 5)])
+    # Account a again for `day`: post 2 is gone (deleted on the platform), post 1 changed, post 4 is new.
+    with engine.begin() as conn:
+        replace_snapshot(
+            conn, day, [_engagement("1", day, "weibo:a", 11), _engagement("4", day, "weibo:a", 40)]
+        )
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT post_id, snapshot_date, account_key, likes, engagement_rate"
+                " FROM fct_post_engagement_daily ORDER BY snapshot_date, post_id"
+            )
+        ).all()
+    engine.dispose()
+    assert [(r[0], r[1], r[2], r[3]) for r in rows] == [
+        ("1", other_day, "weibo:a", 5),
+        ("1", day, "weibo:a", 11),
+        ("3", day, "weibo:b", 30),
+        ("4", day, "weibo:a", 40),
+    ]
+    assert all(r[4] is None for r in rows)
+
+
+def test_upsert_takes_an_arrow_table_with_nulls_and_empty_strings(warehouse_url: str) -> None:
+    upgrade_url(warehouse_url)
+    engine = create_engine(warehouse_url)
+    now = datetime(2026, 11, 11, 1, 30)
+    first = pa.table(
+        {
+            "account_key": ["weibo:1", "weibo:2"],
+            "platform": ["weibo", "weibo"],
+            "account_id": ["1", "2"],
+            "brand_id": ["shanhai", "shanhai"],
+            "brand_name": ["山海", "山海"],
+            "display_name": ['含"引号",逗号', ""],
+            "kind": ["brand", "employee"],
+            "followers_count": pa.array([100, None], pa.int64()),
+            "updated_at": [now, now],
+        }
+    )
+    second = pa.table(
+        {
+            "account_key": ["weibo:1"],
+            "platform": ["weibo"],
+            "account_id": ["1"],
+            "brand_id": ["shanhai"],
+            "brand_name": ["山海"],
+            "display_name": ["新名字\n第二行"],
+            "kind": ["brand"],
+            "followers_count": pa.array([None], pa.int64()),
+            "updated_at": [now],
+        }
+    )
+    with engine.begin() as conn:
+        upsert(conn, dim_account, first)
+    with engine.begin() as conn:
+        upsert(conn, dim_account, second, fill=("followers_count",))
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT account_key, display_name, screen_name, department, followers_count"
+                " FROM dim_account ORDER BY account_key"
+            )
+        ).all()
+    engine.dispose()
+    # Missing columns (screen_name, department) are NULL; "" stays "", not NULL; a null fill keeps 100.
+    assert [tuple(r) for r in rows] == [
+        ("weibo:1", "新名字\n第二行", None, None, 100),
+        ("weibo:2", "", None, None, None),
+    ]

@@ -12,6 +12,7 @@ in PostgreSQL; the merge is one INSERT ... SELECT ... ON CONFLICT DO UPDATE per 
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -19,7 +20,27 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import pyarrow as pa
-from sqlalchemy import Connection, Engine, Table, and_, delete, func, select, text
+import pyarrow.csv as pa_csv
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Connection,
+    Date,
+    DateTime,
+    Double,
+    Engine,
+    Float,
+    Integer,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+    and_,
+    delete,
+    func,
+    select,
+    text,
+)
 from sqlalchemy import column as sa_column
 from sqlalchemy import table as sa_table
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -102,28 +123,84 @@ def _chunks(rows: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
 
 _staged = itertools.count()
 
+Rows = Sequence[dict[str, Any]] | pa.Table
+# COPY moves Arrow record batches of this many rows as CSV, so memory stays flat for any load size.
+COPY_BATCH_ROWS = 100_000
 
-def stage_rows(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> TableClause:
-    """Move rows into the database in bulk and return a relation to select them from.
 
-    DuckDB: the rows become an Arrow table registered on the connection (no per-row inserts).
-    PostgreSQL: COPY into a temporary table dropped at commit. Columns a row lacks are NULL.
+def arrow_schema(table: Table) -> pa.Schema:
+    """The Arrow schema matching a warehouse table's columns (what stage_rows hands the database)."""
+    fields = []
+    for column in table.columns:
+        sql_type = column.type
+        if isinstance(sql_type, BigInteger):
+            arrow_type = pa.int64()
+        elif isinstance(sql_type, SmallInteger):
+            arrow_type = pa.int16()
+        elif isinstance(sql_type, Integer):
+            arrow_type = pa.int32()
+        elif isinstance(sql_type, Boolean):
+            arrow_type = pa.bool_()
+        elif isinstance(sql_type, Double | Float):
+            arrow_type = pa.float64()
+        elif isinstance(sql_type, DateTime):
+            arrow_type = pa.timestamp("us")
+        elif isinstance(sql_type, Date):
+            arrow_type = pa.date32()
+        elif isinstance(sql_type, String | Text):
+            arrow_type = pa.string()
+        else:
+            raise TypeError(f"{table.name}.{column.name}: no Arrow type for {sql_type!r}")
+        fields.append(pa.field(column.name, arrow_type, nullable=column.nullable or column.primary_key))
+    return pa.schema(fields)
+
+
+def to_arrow(table: Table, rows: Rows) -> pa.Table:
+    """Rows as an Arrow table with exactly the table's columns and types; columns a row lacks are null."""
+    schema = arrow_schema(table)
+    if isinstance(rows, pa.Table):
+        missing = [name for name in schema.names if name not in rows.column_names]
+        for name in missing:
+            rows = rows.append_column(name, pa.nulls(rows.num_rows, schema.field(name).type))
+        return rows.select(schema.names).cast(schema)
+    columns = {name: [row.get(name) for row in rows] for name in schema.names}
+    return pa.Table.from_pydict(columns, schema=schema)
+
+
+def _row_count(rows: Rows) -> int:
+    return rows.num_rows if isinstance(rows, pa.Table) else len(rows)
+
+
+def stage_rows(conn: Connection, table: Table, rows: Rows) -> TableClause:
+    """Move rows (dicts or an Arrow table) into the database in bulk; return a relation to select from.
+
+    DuckDB: the Arrow table is registered on the connection and read in place (no copy, no inserts).
+    PostgreSQL: COPY (CSV written by Arrow, in batches) into a temporary table dropped at commit.
     """
     name = f"stage_{table.name}_{next(_staged)}"
-    columns = [c.name for c in table.columns]
+    arrow = to_arrow(table, rows)
     dialect = conn.dialect.name
     if dialect == "duckdb":
-        arrow = pa.Table.from_pylist([{c: row.get(c) for c in columns} for row in rows])
         conn.connection.driver_connection.register(name, arrow)
     elif dialect == "postgresql":
         conn.execute(text(f"CREATE TEMPORARY TABLE {name} (LIKE {table.name}) ON COMMIT DROP"))
-        cursor = conn.connection.driver_connection.cursor()
-        with cursor.copy(f"COPY {name} ({', '.join(columns)}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row([row.get(c) for c in columns])
+        _copy_arrow(conn, name, arrow)
     else:
         raise ValueError(f"bulk loads support duckdb and postgresql, not {dialect}")
-    return sa_table(name, *[sa_column(c) for c in columns])
+    return sa_table(name, *[sa_column(c) for c in arrow.column_names])
+
+
+def _copy_arrow(conn: Connection, target: str, arrow: pa.Table) -> None:
+    cursor = conn.connection.driver_connection.cursor()
+    # Arrow's CSV writer quotes every string, so "" stays an empty string and an unquoted empty field
+    # is NULL, which is what PostgreSQL's CSV COPY expects.
+    options = pa_csv.WriteOptions(include_header=False, quoting_style="needed")
+    columns = ", ".join(arrow.column_names)
+    with cursor.copy(f"COPY {target} ({columns}) FROM STDIN WITH (FORMAT csv)") as copy:
+        for batch in arrow.to_batches(max_chunksize=COPY_BATCH_ROWS):
+            buffer = pa.BufferOutputStream()
+            pa_csv.write_csv(batch, buffer, options)
+            copy.write(buffer.getvalue().to_pybytes())
 
 
 def _unstage(conn: Connection, staged: TableClause) -> None:
@@ -131,8 +208,8 @@ def _unstage(conn: Connection, staged: TableClause) -> None:
         conn.connection.driver_connection.unregister(staged.name)
 
 
-def bulk_insert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
-    if not rows:
+def bulk_insert(conn: Connection, table: Table, rows: Rows) -> None:
+    if not _row_count(rows):
         return
     staged = stage_rows(conn, table, rows)
     columns = [c.name for c in table.columns]
@@ -143,22 +220,32 @@ def bulk_insert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) 
 def upsert(
     conn: Connection,
     table: Table,
-    rows: Sequence[dict[str, Any]],
+    rows: Rows,
     *,
     keep: Sequence[str] = (),
     fill: Sequence[str] = (),
 ) -> None:
-    """Insert rows, updating existing ones on the primary key. Columns in `keep` keep a non-null
-    stored value (first seen wins); columns in `fill` keep the stored value when the new one is null
-    (rows built from partial sources)."""
-    if not rows:
+    """Insert rows (dicts or an Arrow table), updating existing ones on the primary key. Columns in
+    `keep` keep a non-null stored value (first seen wins); columns in `fill` keep the stored value when
+    the new one is null (rows built from partial sources)."""
+    if not _row_count(rows):
         return
-    keys = [c.name for c in table.primary_key.columns]
     staged = stage_rows(conn, table, rows)
+    _merge(conn, table, staged, keep=keep, fill=fill)
+    _unstage(conn, staged)
+
+
+def _merge(
+    conn: Connection, table: Table, staged: TableClause, *, keep: Sequence[str] = (), fill: Sequence[str] = ()
+) -> None:
+    keys = [c.name for c in table.primary_key.columns]
     columns = [c.name for c in table.columns]
-    # Rows go in key order, so two concurrent loads lock shared keys in the same order: no deadlock.
-    ordered = select(*[staged.c[c] for c in columns]).order_by(*[staged.c[k] for k in keys])
-    statement = pg_insert(table).from_select(columns, ordered)
+    source = select(*[staged.c[c] for c in columns])
+    if conn.dialect.name == "postgresql":
+        # Rows go in key order, so two concurrent loads lock shared keys in the same order: no deadlock.
+        # DuckDB has one writer at a time, so it skips the sort.
+        source = source.order_by(*[staged.c[k] for k in keys])
+    statement = pg_insert(table).from_select(columns, source)
     updates = {}
     for column in table.columns:
         if column.name in keys:
@@ -171,7 +258,48 @@ def upsert(
         else:
             updates[column.name] = new_value
     conn.execute(statement.on_conflict_do_update(index_elements=keys, set_=updates))
+
+
+def replace_snapshot(conn: Connection, snapshot_date: date, rows: Rows) -> None:
+    """Make the accounts' fct_post_engagement_daily rows for `snapshot_date` exactly `rows`.
+
+    Rows of other dates and of accounts not in `rows` are untouched. The caller holds the day's lock
+    (`lock_day`), so no other load writes these keys meanwhile; each backend takes its fastest path:
+    PostgreSQL deletes the old rows and inserts plainly (no ON CONFLICT, which costs twice as much
+    there); DuckDB merges and then deletes what the new rows lack (re-inserting a key it deleted in
+    the same transaction is slow in DuckDB).
+    """
+    if not _row_count(rows):
+        return
+    table = fct_post_engagement_daily
+    staged = stage_rows(conn, table, rows)
+    accounts = select(staged.c.account_key).distinct().scalar_subquery()
+    of_the_day = and_(table.c.snapshot_date == snapshot_date, table.c.account_key.in_(accounts))
+    if conn.dialect.name == "postgresql":
+        conn.execute(delete(table).where(of_the_day))
+        columns = [c.name for c in table.columns]
+        conn.execute(table.insert().from_select(columns, select(*[staged.c[c] for c in columns])))
+    else:
+        _merge(conn, table, staged)
+        still_there = (
+            select(staged.c.post_id)
+            .where(and_(staged.c.post_id == table.c.post_id, staged.c.snapshot_date == table.c.snapshot_date))
+            .exists()
+        )
+        conn.execute(delete(table).where(and_(of_the_day, ~still_there)))
     _unstage(conn, staged)
+
+
+def lock_day(conn: Connection, platform: str, data_date: date) -> None:
+    """Serialize loads of one platform-day on PostgreSQL (a transaction-scoped advisory lock); loads
+    of other days go on concurrently. DuckDB has a single writer, so it needs nothing."""
+    if conn.dialect.name != "postgresql":
+        return
+    digest = hashlib.blake2b(f"shengliang:{platform}:{data_date.isoformat()}".encode(), digest_size=8)
+    conn.execute(
+        text("SELECT pg_advisory_xact_lock(:lock_key)"),
+        {"lock_key": int.from_bytes(digest.digest(), "big", signed=True)},
+    )
 
 
 def insert_missing(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
@@ -247,11 +375,11 @@ def _refresh_latest_followers(conn: Connection, account_keys: Sequence[str]) -> 
 def load_day(engine: Engine, day: DayLoad) -> LoadCounts:
     """Load one platform-day in one transaction; nothing is half-written if any statement fails."""
     now = datetime.now(UTC).replace(tzinfo=None)
-    snapshot_accounts = sorted({row["account_key"] for row in day.engagement})
     dates = [day.data_date]
     dates += [row["publish_date"] for row in day.posts + day.articles + day.article_daily]
     dates += [row["stat_date"] for row in day.account_daily + day.article_daily]
     with engine.begin() as conn:
+        lock_day(conn, day.platform, day.data_date)
         upsert(
             conn, dim_account, [{**row, "updated_at": now} for row in day.accounts], fill=("followers_count",)
         )
@@ -270,16 +398,7 @@ def load_day(engine: Engine, day: DayLoad) -> LoadCounts:
         for chunk in _chunks(post_ids):
             conn.execute(delete(fct_post_term).where(fct_post_term.c.post_id.in_(list(chunk))))
         bulk_insert(conn, fct_post_term, day.terms)
-        for chunk in _chunks(snapshot_accounts):
-            conn.execute(
-                delete(fct_post_engagement_daily).where(
-                    and_(
-                        fct_post_engagement_daily.c.snapshot_date == day.data_date,
-                        fct_post_engagement_daily.c.account_key.in_(list(chunk)),
-                    )
-                )
-            )
-        bulk_insert(conn, fct_post_engagement_daily, day.engagement)
+        replace_snapshot(conn, day.data_date, day.engagement)
         upsert(conn, fct_account_daily, day.account_daily, fill=ACCOUNT_DAILY_FILL)
         _refresh_latest_followers(conn, [row["account_key"] for row in day.accounts])
         upsert(
