@@ -82,3 +82,18 @@ class PipelineSettings:
             http_backoff_seconds=_env_number("SHENGLIANG_HTTP_BACKOFF", 0.5),
             max_rate_limit_wait_seconds=_env_number("SHENGLIANG_MAX_RATE_LIMIT_WAIT", 900.0),
         )
+
+
+SEGMENTER_BACKENDS = ("rjieba", "jieba")
+
+
+def segmenter_backend() -> str:
+    """The segmentation backend from SHENGLIANG_SEGMENTER: "rjieba" (default, fast) or "jieba" (reference)."""
+    raw = os.environ.get("SHENGLIANG_SEGMENTER")
+    if raw is None or raw.strip() == "":
+        return SEGMENTER_BACKENDS[0]
+    value = raw.strip().lower()
+    if value not in SEGMENTER_BACKENDS:
+        allowed = " or ".join(SEGMENTER_BACKENDS)
+        raise ConfigError(f"SHENGLIANG_SEGMENTER={raw!r} is not a segmenter backend; set it to {allowed}")
+    return value

@@ -1,10 +1,20 @@
 """Segmenter: brand dictionaries keep product names whole, Weibo tokens are never cut."""
 
+import os
 from pathlib import Path
 
 import pytest
 
-from transforms.segment import DEFAULT_STOPWORDS_PATH, Segmenter, Term, count_terms, load_stopwords
+from shengliang.settings import ConfigError, segmenter_backend
+from transforms.segment import (
+    BACKENDS,
+    DEFAULT_STOPWORDS_PATH,
+    TERM_KINDS,
+    Segmenter,
+    Term,
+    count_terms,
+    load_stopwords,
+)
 from transforms.weibo_text import clean_weibo_text
 
 DICTIONARIES = Path(__file__).resolve().parent.parent / "config" / "dictionaries"
@@ -153,7 +163,13 @@ def test_repost_with_html_example(shanhai: Segmenter) -> None:
 
 def test_stopwords_punctuation_digits_and_whitespace_are_dropped(plain: Segmenter) -> None:
     assert words(plain, "转发微博") == []
-    assert words(plain, "我也是在2018年喝的,真的很好喝~~ 3.5分!!! 展开全文") == ["年", "喝", "好喝", "分"]
+    # Bare numbers go; a number with its unit and a date are terms of their own kinds.
+    raw = "我也是在2018年喝的,真的很好喝~~ 2018 3.5分!!! 展开全文"
+    assert words(plain, raw) == ["喝", "好喝"]
+    assert [term for term in plain.terms(clean_weibo_text(raw)) if term.kind != "word"] == [
+        Term("2018年", "date"),
+        Term("3.5分", "number"),
+    ]
 
 
 def test_words_keep_their_case(plain: Segmenter) -> None:
@@ -256,3 +272,143 @@ def test_dictionary_line_without_freq_or_tag(tmp_path: Path) -> None:
 def test_one_path_instead_of_a_sequence_is_refused() -> None:
     with pytest.raises(TypeError):
         Segmenter(user_dictionaries=SHANHAI)  # type: ignore[arg-type]
+
+
+# --- Weibo-aware tokenize(): protected tokens stay whole ---------------------------------------------
+
+PROTECTED = [
+    ("超话#山海茶饮新品#上线", "#山海茶饮新品#"),
+    ("谢谢@极光手机官方微博 送的", "@极光手机官方微博"),
+    ("太好喝了[哈哈][赞]", "[哈哈]"),
+    ("详情戳http://t.cn/A6xYz12b。", "http://t.cn/A6xYz12b"),
+    ("粉丝涨到3.5万了", "3.5万"),
+    ("一杯100元太贵", "100元"),
+    ("销量涨了20%！", "20%"),
+    ("市值10亿欧元", "10亿"),
+    ("支持5G的手机", "5G"),
+    ("2026年11月23日发布", "2026年11月23日"),
+    ("11月23日见", "11月23日"),
+    ("定在2026-11-23上市", "2026-11-23"),
+    ("今晚20:30直播", "20:30"),
+    ("升级到v2.3.1以后", "v2.3.1"),
+    ("升级iOS 17后卡了", "iOS 17"),
+    ("买了iPhone 15 Pro真香", "iPhone 15 Pro"),
+    ("华为Mate60遥遥领先", "Mate60"),
+    ("等了好久……终于", "……"),
+    ("太好了！！！", "！！！"),
+    ("日文カタカナ也行", "カタカナ"),
+]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize(("text", "token"), PROTECTED)
+def test_protected_tokens_stay_whole(text: str, token: str, backend: str) -> None:
+    assert token in Segmenter(backend=backend).tokenize(text)
+
+
+def test_tokenize_keeps_punctuation_drops_whitespace(plain: Segmenter) -> None:
+    assert plain.tokenize("好喝， 真的 好喝 。") == ["好喝", "，", "真的", "好喝", "。"]
+    assert plain.tokenize("") == []
+    assert plain.tokenize("   ") == []
+
+
+def test_tokenize_exact_sentence(plain: Segmenter) -> None:
+    sentence = "#极光X5开箱# @小王 买了iPhone 15 Pro Max，3.5万元！！v2.3.1版本[哈哈]"
+    assert plain.tokenize(sentence) == [
+        "#极光X5开箱#", "@小王", "买", "了", "iPhone 15 Pro Max", "，", "3.5万", "元", "！！",
+        "v2.3.1", "版本", "[哈哈]",
+    ]  # fmt: skip
+
+
+def test_lowercase_word_does_not_take_a_number(plain: Segmenter) -> None:
+    assert plain.tokenize("in 2019") == ["in", "2019"]
+
+
+def test_numerals_and_measure_words_split_as_the_standard_does(plain: Segmenter) -> None:
+    assert plain.tokenize("我有一个朋友") == ["我", "有", "一", "个", "朋友"]
+    assert plain.tokenize("这不是第一次") == ["这", "不", "是", "第一", "次"]
+
+
+def test_user_terms_with_latin_and_digits_stay_whole_in_tokenize(jiguang: Segmenter) -> None:
+    assert jiguang.tokenize("新的极光X5和极光watch2") == ["新", "的", "极光X5", "和", "极光watch2"]
+    assert jiguang.tokenize("极光X50不是极光X5") == ["极光X50", "不", "是", "极光X5"]
+
+
+def test_term_kinds_are_declared(plain: Segmenter) -> None:
+    terms = plain.terms(clean_weibo_text("#话题# @某人 [哈哈] http://t.cn/x 3.5万 11月23日 iPhone"))
+    assert {term.kind for term in terms} <= set(TERM_KINDS)
+    assert {"number", "date"} <= set(TERM_KINDS)
+
+
+# --- the two backends ---------------------------------------------------------------------------
+
+SAMPLE = [
+    "今天天气真好，我们去公园散步吧",
+    "我来到北京清华大学",
+    "他来到了网易杭研大厦",
+    "小明硕士毕业于中国科学院计算所，后在日本京都大学深造",
+    "这个手机的续航太差了，充一次电用不了半天",
+    "转发微博",
+    "哈哈哈哈哈哈笑死我了",
+    "结婚的和尚未结婚的",
+    "南京市长江大桥",
+    "新品上市第一天就卖断货了",
+    "吐槽一下这家店的服务态度",
+    "山海茶饮的云雾乌龙真好喝",
+    "极光X5的夜景拍照太强了",
+    "下雨天留客天留我不留",
+    "工信处女干事每月经过下属科室都要亲口交代",
+    "我爱自然语言处理",
+    "打call打call！！给小哥哥疯狂打call",
+    "这波操作666，绝绝子",
+    "明天下午三点在朝阳区开会",
+    "他说的确实在理",
+]
+
+
+@pytest.fixture(scope="module")
+def brand_dictionary(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("dict") / "brand.dict"
+    path.write_text("山海茶饮 20000 nz\n云雾乌龙 nz\n极光X5 20000\n绝绝子\n天留\n", encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("with_dictionary", [False, True])
+def test_backends_give_the_same_tokens(with_dictionary: bool, brand_dictionary: Path) -> None:
+    dictionaries = [brand_dictionary] if with_dictionary else []
+    jieba_segmenter = Segmenter(dictionaries, backend="jieba")
+    rjieba_segmenter = Segmenter(dictionaries, backend="rjieba")
+    for text in SAMPLE:
+        assert rjieba_segmenter.backend_cut(text) == jieba_segmenter.backend_cut(text), text
+        assert rjieba_segmenter.tokenize(text) == jieba_segmenter.tokenize(text), text
+    if with_dictionary:
+        assert "山海茶饮" in rjieba_segmenter.tokenize("山海茶饮的云雾乌龙真好喝")
+        assert "云雾乌龙" in rjieba_segmenter.tokenize("山海茶饮的云雾乌龙真好喝")
+
+
+def test_rjieba_user_words_do_not_leak(brand_dictionary: Path) -> None:
+    with_terms = Segmenter([brand_dictionary], backend="rjieba")
+    without = Segmenter(backend="rjieba")
+    assert "山海茶饮" in with_terms.tokenize("山海茶饮")
+    assert "山海茶饮" not in without.tokenize("山海茶饮")
+
+
+def test_backend_switch(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SHENGLIANG_SEGMENTER", raising=False)
+    assert segmenter_backend() == "rjieba"
+    assert Segmenter().backend == "rjieba"
+    monkeypatch.setenv("SHENGLIANG_SEGMENTER", "jieba")
+    assert segmenter_backend() == "jieba"
+    assert Segmenter().backend == "jieba"
+    assert Segmenter(backend="rjieba").backend == "rjieba"
+
+
+def test_bad_backend_value(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SHENGLIANG_SEGMENTER", "pkuseg")
+    with pytest.raises(ConfigError, match="SHENGLIANG_SEGMENTER.*rjieba or jieba"):
+        segmenter_backend()
+    with pytest.raises(ConfigError):
+        Segmenter()
+    with pytest.raises(ValueError, match="unknown segmenter backend"):
+        Segmenter(backend="pkuseg")
+    assert "SHENGLIANG_SEGMENTER" in os.environ

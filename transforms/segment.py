@@ -1,8 +1,17 @@
-"""Segment cleaned Weibo text into counted terms with jieba, keeping Weibo tokens whole.
+"""Weibo-aware word segmentation: protected tokens by one regex pass, the plain text by jieba or rjieba.
 
-#topics#, @mentions, [emoticons] and links are cut out first and emitted whole; only the plain text
-between them goes through jieba (precise mode, HMM on). Each brand gets its own jieba Tokenizer with
-its own user dictionary, so one brand's terms never change another brand's segmentation.
+`Segmenter.tokenize(text)` returns every token in order (punctuation included, whitespace dropped).
+One compiled regex cuts out, whole, what a dictionary segmenter would break apart: user-dictionary
+terms with Latin letters or digits, links, #topics#, @mentions, [emoticons], dates and times, version
+strings, numbers with their units, Latin brand and product names, runs of one repeated punctuation
+mark. Only the Chinese text between them goes through the backend (precise mode, HMM on):
+
+- "jieba": the Python reference implementation;
+- "rjieba": jieba-rs behind a Python binding, about 20x faster, the default (SHENGLIANG_SEGMENTER).
+
+Both load jieba 0.42.1's own main dictionary (jieba/dict.txt) and the brand's user dictionary in
+jieba's format, and each distinct set of user words gets its own backend instance, so one brand's terms
+never change another brand's segmentation.
 """
 
 from __future__ import annotations
@@ -12,33 +21,129 @@ import re
 import threading
 import unicodedata
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 import jieba
+import rjieba
 
-from transforms.weibo_text import CleanText, iter_spans
+from transforms.weibo_text import SPAN_PATTERNS, CleanText
 
 __all__ = [
+    "BACKENDS",
     "DEFAULT_STOPWORDS_PATH",
     "TERM_KINDS",
     "Segmenter",
     "Term",
     "count_terms",
     "load_stopwords",
+    "main_dictionary_path",
 ]
 
 DEFAULT_STOPWORDS_PATH = Path(__file__).resolve().parent.parent / "config" / "stopwords.txt"
-TERM_KINDS = ("word", "topic", "mention", "emoticon", "link")
+BACKENDS = ("rjieba", "jieba")
+# "number": a number with its unit (3.5万, 100元, 20%); "date": a date or time (2026年11月23日, 20:30).
+# Latin names and versions (iPhone 15, Mate60, v2.3.1) are words. Bare numbers ("2018", "3.5") are dropped.
+TERM_KINDS = ("word", "topic", "mention", "emoticon", "link", "number", "date")
+
+# --- protected-token patterns -----------------------------------------------------------------------
+
+_DIGIT = "[0-9０-９]"
+_LATIN = "A-Za-zＡ-Ｚａ-ｚ"
+_NUMBER = rf"{_DIGIT}+(?:[.．]{_DIGIT}+)?"
+_NOT_AFTER_ALNUM = rf"(?<![{_LATIN}0-9０-９_.])"
+# Dates: 2026年11月23日, 2026年11月, 11月23日, 11月, 2026年, 23日, 2026-11-23, 2026/11/23, 2026.11.23.
+_DATE = (
+    rf"{_DIGIT}{{4}}(?P<sep>[-/.]){_DIGIT}{{1,2}}(?P=sep){_DIGIT}{{1,2}}(?!{_DIGIT})"
+    rf"|(?:{_DIGIT}{{2,4}}年)?{_DIGIT}{{1,2}}月(?:{_DIGIT}{{1,2}}[日号])?"
+    rf"|{_DIGIT}{{2,4}}年|{_DIGIT}{{1,2}}[日号]"
+)
+# Times: 20:30, 8:05:59.
+_TIME = rf"{_DIGIT}{{1,2}}[:：]{_DIGIT}{{2}}(?:[:：]{_DIGIT}{{2}})?(?!{_DIGIT})"
+# Versions: v2.3.1, V10, 2.3.1 (three or more dotted parts).
+_VERSION = rf"[vV]{_DIGIT}+(?:\.{_DIGIT}+)*(?![{_LATIN}])|{_DIGIT}+(?:\.{_DIGIT}+){{2,}}"
+# A number, then a magnitude (万, 亿, 千万) or a unit, a percent sign or a common measure word
+# ("3.5万元" is "3.5万" + "元", as the PKU/NLPCC standard has it).
+_MAGNITUDE = "[十百千万亿]*[万亿]|[百千]"
+_UNIT = (
+    "%|％|‰|公里|公斤|千米|厘米|毫米|平米|平方米|小时|分钟|"
+    "[元块角毛分秒岁个次人名位条张本部台款代辆天周倍度点楼层米斤克吨集期届章页篇号]"
+)
+_NUMBER_WITH_UNIT = rf"{_NUMBER}(?:{_MAGNITUDE}|{_UNIT})"
+# Model suffixes that stay with a product name after a space: "iPhone 15 Pro Max".
+_MODEL_SUFFIX = "Pro|Max|Plus|Ultra|Mini|Lite|SE|Air|mini|pro|max|plus"
+# Latin names: a run of letters and digits ("Mate60", "5G", "iPhone"), inner "-" "_" "." "+" "'" allowed;
+# a name with a capital letter also takes a following " 15" or " 17.2" and model suffixes ("iOS 17",
+# "iPhone 15 Pro"). An all-lowercase word ("in 2019") does not.
+_LATIN_WORD = rf"[{_LATIN}0-9０-９]*[{_LATIN}][{_LATIN}0-9０-９]*(?:[-_.+'][{_LATIN}0-9０-９]+)*"
+_LATIN_NAME = (
+    rf"(?=[{_LATIN}0-9０-９]*[A-ZＡ-Ｚ]){_LATIN_WORD}"
+    rf"(?: {_DIGIT}{{1,4}}(?:\.{_DIGIT}+)?[{_LATIN}]*(?![{_LATIN}0-9０-９])"
+    rf"(?: (?:{_MODEL_SUFFIX})(?![{_LATIN}0-9０-９]))*)?"
+    rf"|{_LATIN_WORD}"
+)
+# Chinese characters as jieba's re_han_default has them; a run goes to the backend whole, except that it
+# ends after a numeral or demonstrative before a measure word ("一|个", "这|种", "第一|次") and after 不 and
+# adverbs before 是 or a modal ("不|是", "也|是", "不|能"), as the PKU/NLPCC standard segments them.
+_CHINESE_CHAR = "[\u4e00-\u9fd5]"
+_NUMERAL = "一两三四五六七八九十几这那哪每某"
+_MEASURE = "个名次种位只件条张款场份批项句篇首辆座间对双群届层步声杯瓶天年周岁元块部台本支枚颗架套组段"
+_BOUNDARY_CHARS = _NUMERAL + "不就也都又才"
+
+
+def _chinese_class_without(excluded: str) -> str:
+    """A character class of _CHINESE_CHAR's range minus `excluded`, as plain ranges (fast in re)."""
+    ranges, start = [], 0x4E00
+    for code in sorted(map(ord, set(excluded))):
+        if code > start:
+            ranges.append(f"\\u{start:04x}-\\u{code - 1:04x}")
+        start = code + 1
+    ranges.append(f"\\u{start:04x}-\\u9fd5")
+    return f"[{''.join(ranges)}]"
+
+
+def _chinese_run(term_firsts: str = "", term: str = "") -> str:
+    """A run of Chinese characters; it also stops where `term` matches (chars `term_firsts` start it)."""
+    firsts = "".join(char for char in term_firsts if char not in _BOUNDARY_CHARS)
+    stop_at_term = f"|(?!{term})[{firsts}]" if firsts else ""
+    # Possessive quantifiers: a run never gives characters back.
+    return (
+        rf"(?={_CHINESE_CHAR})(?:{_chinese_class_without(_BOUNDARY_CHARS + firsts)}++{stop_at_term}"
+        rf"|[{_NUMERAL}](?![{_MEASURE}])|不(?![是能要会敢])|[就也都又才](?!是))*+"
+        rf"(?:[{_NUMERAL}](?=[{_MEASURE}])|不(?=[是能要会敢])|[就也都又才](?=是))?"
+    )
+
+
+# Japanese kana and Korean hangul runs stay whole (jieba would give one character a token).
+_KANA_HANGUL = "[\u3040-\u30ff\u31f0-\u31ff]+|[\uac00-\ud7af]+"
+# A run of one repeated punctuation mark or symbol: "……", "——", "！！！", "~~".
+_PUNCT_RUN = r"(?P<mark>[^\w\s])(?P=mark)+"
+
+# Kinds of the named groups (terms() reports them); "space" is dropped.
+_GROUP_KINDS = {
+    "user": "word",
+    "link": "link",
+    "topic": "topic",
+    "mention": "mention",
+    "emoticon": "emoticon",
+    "date": "date",
+    "time": "date",
+    "version": "word",
+    "number": "number",
+    "latin": "word",
+    "plain_number": "number",
+    "kana_hangul": "word",
+    "punct": "word",
+    "space": "space",
+}
 
 # jieba only builds words inside runs of these characters (its re_han_default); a dictionary term with
 # any other character (a space, "·", "!") could never come out whole.
 _JIEBA_WORD_RE = re.compile(r"[\u4e00-\u9fd5a-zA-Z0-9+#&._%\-]+")
 _CJK_RE = re.compile(r"[\u4e00-\u9fd5]")
-_ASCII_ALNUM_END_RE = re.compile(r"[A-Za-z0-9]$")
-_ASCII_ALNUM_START_RE = re.compile(r"[A-Za-z0-9]")
+_NON_CJK_RE = re.compile(r"[^\u4e00-\u9fd5]")
 # A kept word has a letter (CJK included) or an emoji/other symbol; the rest is punctuation or numbers.
 _CONTENT_CATEGORIES = frozenset({"Lu", "Ll", "Lt", "Lm", "Lo", "So"})
 
@@ -69,110 +174,243 @@ def count_terms(terms: Iterable[Term]) -> dict[tuple[str, str], int]:
     return dict(Counter((term.term, term.kind) for term in terms))
 
 
+def main_dictionary_path() -> Path:
+    """jieba's own main dictionary (dict.txt in the jieba package): both backends load this file."""
+    return Path(jieba.__file__).resolve().parent / "dict.txt"
+
+
 class Segmenter:
-    """A jieba segmenter for one brand (one set of user dictionaries and stopwords).
+    """A segmenter for one brand (one set of user dictionaries and stopwords) on one backend.
 
     Dictionary and stopword files are read only here, in construction; `stopwords=None` loads the
-    shipped `config/stopwords.txt`. User dictionaries use jieba's format, `word [freq] [tag]` per line
-    (UTF-8): every term stays one token in running text. jieba cannot hold terms with spaces (or other
-    characters it splits on, like "·"), so such lines raise ValueError, as does freq 0 (jieba's
-    "delete word" would change its process-wide HMM state). Terms with Latin letters are also added
-    in lower and upper case ("极光x5", "星环os"), since users rarely type the official case; tokens keep
-    the case they were written in.
+    shipped `config/stopwords.txt`; `backend=None` takes SHENGLIANG_SEGMENTER (see
+    shengliang.settings.segmenter_backend). User dictionaries use jieba's format, `word [freq] [tag]`
+    per line (UTF-8): every term stays one token in running text. Terms with spaces (or other characters
+    jieba splits on, like "·") raise ValueError, as does freq 0 (jieba's "delete word"). Terms with Latin
+    letters or digits match in any case ("极光x5", "星环os") and swallow a glued Latin/digit tail ("极光X50"
+    is another product, not 极光X5); tokens keep the case they were written in.
 
-    jieba's main dictionary is read once per process; each Segmenter gets its own `jieba.Tokenizer`
-    (never the global one) holding a private copy of it, built lazily on the first `terms()` call.
-    Later calls only segment.
+    The backend (with the main dictionary) is built lazily on the first call; later calls only segment.
     """
 
     def __init__(
         self,
         user_dictionaries: Sequence[str | Path] = (),
         stopwords: Iterable[str] | None = None,
+        backend: str | None = None,
     ) -> None:
         if isinstance(user_dictionaries, str | Path):
             raise TypeError("user_dictionaries must be a sequence of paths, not one path")
         if isinstance(stopwords, str):
             raise TypeError("stopwords must be an iterable of terms, not one string")
-        self._entries = _with_case_variants(
-            [entry for path in user_dictionaries for entry in _read_user_dictionary(path)]
-        )
+        if backend is None:
+            from shengliang.settings import segmenter_backend  # the transform itself never reads env
+
+            backend = segmenter_backend()
+        if backend not in BACKENDS:
+            raise ValueError(f"unknown segmenter backend {backend!r}; use one of {', '.join(BACKENDS)}")
+        self._backend_name = backend
+        self._entries = tuple(entry for path in user_dictionaries for entry in _read_user_dictionary(path))
         if stopwords is None:
             self._stopwords = load_stopwords(DEFAULT_STOPWORDS_PATH)
         else:
             self._stopwords = frozenset(word.strip() for word in stopwords if word.strip())
-        self._tokenizer: jieba.Tokenizer | None = None
+        named, split = _compile_patterns(tuple(entry.word for entry in self._entries))
+        self._named_re = named
+        self._split_re = split
+        self._cut: Callable[[str], list[str]] | None = None
         self._lock = threading.Lock()
 
     @property
+    def backend(self) -> str:
+        return self._backend_name
+
+    @property
     def user_terms(self) -> frozenset[str]:
-        """Every term from the user dictionaries, case variants included."""
+        """Every term from the user dictionaries as written."""
         return frozenset(entry.word for entry in self._entries)
 
     @property
     def stopwords(self) -> frozenset[str]:
         return self._stopwords
 
+    def tokenize(self, text: str) -> list[str]:
+        """Every token of `text` in order, punctuation included, whitespace dropped."""
+        cut = self._cut or self._ready_cut()
+        tokens: list[str] = []
+        # split() gives [other, chinese, token, sep, mark, other, ...]: "other" is what no rule matched
+        # (single punctuation marks, emoji), one token per character as jieba gives it; "chinese" goes
+        # to the backend; "token" is a protected token; a match with neither is whitespace.
+        pieces = self._split_re.split(text)
+        for index in range(0, len(pieces) - 1, 5):
+            if pieces[index]:
+                tokens += pieces[index]
+            chinese, token = pieces[index + 1], pieces[index + 2]
+            if chinese is not None:
+                tokens += cut(chinese)
+            elif token is not None:
+                tokens.append(token)
+        if pieces[-1]:
+            tokens += pieces[-1]
+        return tokens
+
+    def backend_cut(self, text: str) -> list[str]:
+        """The backend's own segmentation of `text` with this segmenter's dictionary, no protected tokens.
+
+        For comparing backends; whitespace comes back as tokens, as jieba gives it.
+        """
+        cut = self._cut or self._ready_cut()
+        return cut(text)
+
     def terms(self, clean: CleanText) -> list[Term]:
-        """Terms of `clean.own_text` in order: Weibo tokens whole, plain text segmented by jieba.
+        """Terms of `clean.own_text` in order, from the same tokenization as `tokenize`.
 
         Words that are stopwords (exact or lower-cased match) or carry no letter, CJK character or
-        emoji (whitespace, punctuation, symbols like "~", numbers like "2018" or "3.5") are dropped.
+        emoji (punctuation, symbols like "~", bare numbers like "2018" or "3.5") are dropped; numbers
+        with units ("3.5万") and dates ("11月23日") are kept with kinds "number" and "date".
         """
+        cut = self._cut or self._ready_cut()
+        text = clean.own_text
         terms: list[Term] = []
-        for kind, value in iter_spans(clean.own_text):
-            if kind != "text":
-                terms.append(Term(value, kind))
+        position = 0
+        for match in self._named_re.finditer(text):
+            if match.start() > position:
+                gap = text[position : match.start()]
+                terms.extend(Term(char, "word") for char in gap if self._is_kept(char))
+            position = match.end()
+            group = match.lastgroup
+            assert group is not None  # every alternative is a named group
+            value = match.group()
+            if group == "chinese":
+                terms.extend(Term(word, "word") for word in cut(value) if self._is_kept(word))
                 continue
-            terms.extend(Term(word, "word") for word in self._cut(value) if self._is_kept(word))
+            kind = _GROUP_KINDS[group]
+            if group == "plain_number" or kind == "space" or (kind == "word" and not self._is_kept(value)):
+                continue
+            terms.append(Term(value, kind))
+        terms.extend(Term(char, "word") for char in text[position:] if self._is_kept(char))
         return terms
-
-    def _cut(self, text: str) -> list[str]:
-        words: list[str] = []
-        for word in self._ready_tokenizer().cut(text, cut_all=False, HMM=True):
-            # A dictionary term ending in Latin/digits can cut a longer run ("极光X50" -> "极光X5" "0");
-            # glue such pieces back so a term only matches where it ends.
-            if words and _ASCII_ALNUM_END_RE.search(words[-1]) and _ASCII_ALNUM_START_RE.match(word):
-                words[-1] += word
-            else:
-                words.append(word)
-        return words
 
     def _is_kept(self, word: str) -> bool:
         if word in self._stopwords or word.lower() in self._stopwords:
             return False
         return any(unicodedata.category(char) in _CONTENT_CATEGORIES for char in word)
 
-    def _ready_tokenizer(self) -> jieba.Tokenizer:
-        if self._tokenizer is None:
-            with self._lock:
-                if self._tokenizer is None:
-                    self._tokenizer = self._build_tokenizer()
-        return self._tokenizer
+    def _ready_cut(self) -> Callable[[str], list[str]]:
+        with self._lock:
+            if self._cut is None:
+                self._cut = _backend_cut(self._backend_name, self._dictionary_words())
+        return self._cut
 
-    def _build_tokenizer(self) -> jieba.Tokenizer:
-        base_freq, base_total = _base_dictionary()
-        tokenizer = jieba.Tokenizer()
-        # Same state Tokenizer.initialize() would leave, without re-reading the dictionary.
-        tokenizer.FREQ, tokenizer.total, tokenizer.initialized = dict(base_freq), base_total, True
-        # Multi-character stopword phrases jieba does not know (转发微博, 网页链接) are made words so they
-        # come out whole and can be dropped. Brand terms are added after, so they win.
-        for word in sorted(self._stopwords):
-            if len(word) > 1 and _CJK_RE.search(word) and _JIEBA_WORD_RE.fullmatch(word):
-                if not tokenizer.FREQ.get(word):
-                    tokenizer.add_word(word)
-        for entry in self._entries:
-            tokenizer.add_word(entry.word, entry.freq, entry.tag)
-        return tokenizer
+    def _dictionary_words(self) -> tuple[_DictionaryEntry, ...]:
+        # Multi-character stopword phrases jieba does not know (转发微博, 网页链接) become words so they come
+        # out whole and can be dropped; only those missing from the main dictionary. Brand terms come
+        # after, so they win.
+        main = _main_dictionary_words()
+        phrases = tuple(
+            _DictionaryEntry(word, None, None)
+            for word in sorted(self._stopwords)
+            if len(word) > 1 and _CJK_RE.search(word) and _JIEBA_WORD_RE.fullmatch(word) and word not in main
+        )
+        return phrases + self._entries
+
+
+@lru_cache(maxsize=64)
+def _compile_patterns(user_words: tuple[str, ...]) -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """The protected-token regex for one set of user words: with named groups, and for split()."""
+    # Only user terms with a non-CJK character need the regex (the Latin/number rules would cut them);
+    # all-CJK terms are kept whole by the backend's dictionary. Longest first, any case, glued tail kept.
+    latin_terms = sorted(
+        {word for word in user_words if _NON_CJK_RE.search(word)}, key=lambda word: (-len(word), word)
+    )
+    alternatives: list[tuple[str, str]] = []
+    chinese = _chinese_run()
+    if latin_terms:
+        terms = "|".join(re.escape(word) for word in latin_terms)
+        user = rf"(?i:{terms})[{_LATIN}0-9０-９]*"
+        alternatives.append(("user", user))
+        # A Chinese run must stop where such a term starts ("新的极光X5"); only the terms' first
+        # characters pay for the look-ahead.
+        firsts = "".join(sorted({word[0] for word in latin_terms if _CJK_RE.match(word[0])}))
+        chinese = _chinese_run(firsts, user)
+    alternatives += [
+        ("chinese", chinese),
+        *SPAN_PATTERNS.items(),
+        # A one-character look-ahead first: most positions fail there, cheaply.
+        ("date", rf"(?={_DIGIT}){_NOT_AFTER_ALNUM}(?:{_DATE})"),
+        ("time", rf"(?={_DIGIT}){_NOT_AFTER_ALNUM}{_TIME}"),
+        ("version", rf"(?=[vV0-9０-９]){_NOT_AFTER_ALNUM}(?:{_VERSION})"),
+        ("number", rf"(?={_DIGIT}){_NOT_AFTER_ALNUM}{_NUMBER_WITH_UNIT}(?![{_LATIN}])"),
+        ("latin", rf"(?=[{_LATIN}0-9０-９])(?:{_LATIN_NAME})"),
+        ("plain_number", rf"{_DIGIT}+(?:[.,．]{_DIGIT}+)*"),
+        ("kana_hangul", _KANA_HANGUL),
+        ("punct", _PUNCT_RUN),
+        ("space", r"\s+"),
+    ]
+    named = "|".join(f"(?P<{name}>{pattern})" for name, pattern in alternatives)
+    # For split(): groups "chinese" and "token" (the protected tokens), whitespace matched outside both.
+    # The only other groups are the back-referenced "sep" and "mark": split() yields 1 + 4 pieces a match.
+    protected = "|".join(pattern for name, pattern in alternatives if name not in ("space", "chinese"))
+    split = re.compile(rf"(?P<chinese>{chinese})|\s+|(?P<token>{protected})")
+    assert split.groups == 4, split.groups
+    return re.compile(named), split
 
 
 @lru_cache(maxsize=1)
-def _base_dictionary() -> tuple[dict[str, int], int]:
+def _main_dictionary_lines() -> tuple[tuple[str, int, str | None], ...]:
+    """(word, freq, tag) of every line of jieba's dict.txt, read once per process."""
+    entries = []
+    for line in main_dictionary_path().read_text(encoding="utf-8").splitlines():
+        fields = line.split(" ")
+        if len(fields) >= 2:
+            entries.append((fields[0], int(fields[1]), fields[2] if len(fields) > 2 else None))
+    return tuple(entries)
+
+
+@lru_cache(maxsize=1)
+def _main_dictionary_words() -> frozenset[str]:
+    return frozenset(word for word, _freq, _tag in _main_dictionary_lines())
+
+
+@lru_cache(maxsize=1)
+def _jieba_base_dictionary() -> tuple[dict[str, int], int]:
     """jieba's main dictionary (prefix frequencies, total), read once per process; never mutate it."""
     jieba.setLogLevel(logging.WARNING)  # jieba logs its loading at DEBUG to stderr
-    tokenizer = jieba.Tokenizer()
+    tokenizer = jieba.Tokenizer(str(main_dictionary_path()))
     tokenizer.initialize()
     return tokenizer.FREQ, tokenizer.total
+
+
+_BACKEND_LOCK = threading.Lock()
+
+
+@lru_cache(maxsize=32)
+def _backend_cut_cached(backend: str, words: tuple[_DictionaryEntry, ...]) -> Callable[[str], list[str]]:
+    if backend == "jieba":
+        base_freq, base_total = _jieba_base_dictionary()
+        tokenizer = jieba.Tokenizer(str(main_dictionary_path()))
+        # Same state Tokenizer.initialize() would leave, on a private copy of the shared dictionary.
+        tokenizer.FREQ, tokenizer.total, tokenizer.initialized = dict(base_freq), base_total, True
+        for entry in words:
+            tokenizer.add_word(entry.word, entry.freq, entry.tag)
+
+        def cut(text: str) -> list[str]:
+            return tokenizer.lcut(text, False, True)
+
+        return cut
+    segmenter = rjieba.Jieba.empty()
+    add_word = segmenter.add_word
+    for word, freq, tag in _main_dictionary_lines():
+        add_word(word, freq, tag)
+    for entry in words:
+        add_word(entry.word, entry.freq, entry.tag)
+    return segmenter.cut  # hmm=True is its default
+
+
+def _backend_cut(backend: str, words: tuple[_DictionaryEntry, ...]) -> Callable[[str], list[str]]:
+    """The cut function of a backend holding the main dictionary plus `words`; one per distinct set."""
+    with _BACKEND_LOCK:
+        return _backend_cut_cached(backend, words)
 
 
 def _read_user_dictionary(path: str | Path) -> list[_DictionaryEntry]:
@@ -194,14 +432,3 @@ def _read_user_dictionary(path: str | Path) -> list[_DictionaryEntry]:
             raise ValueError(f"{where}: freq 0 (delete word) is not supported for {word!r}")
         entries.append(_DictionaryEntry(word, freq, tag))
     return entries
-
-
-def _with_case_variants(entries: list[_DictionaryEntry]) -> tuple[_DictionaryEntry, ...]:
-    known = {entry.word for entry in entries}
-    variants = []
-    for entry in entries:
-        for word in (entry.word.lower(), entry.word.upper()):
-            if word not in known:
-                known.add(word)
-                variants.append(_DictionaryEntry(word, entry.freq, entry.tag))
-    return (*entries, *variants)

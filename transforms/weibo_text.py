@@ -18,6 +18,7 @@ __all__ = [
     "clean_weibo_text",
     "iter_spans",
     "SPAN_KINDS",
+    "SPAN_PATTERNS",
 ]
 
 # --- token patterns (applied after normalization, so only half-width forms appear) ---------------
@@ -44,6 +45,8 @@ _MENTION_RE = re.compile(_MENTION)
 _EMOTICON_RE = re.compile(_EMOTICON)
 
 SPAN_KINDS = ("link", "topic", "mention", "emoticon")
+# Pattern sources in tie-break order, for tokenizers (transforms.segment) that must cut these spans alike.
+SPAN_PATTERNS = {"link": _URL, "topic": _TOPIC, "mention": _MENTION, "emoticon": _EMOTICON}
 
 # --- HTML handling ----------------------------------------------------------------------------------
 
