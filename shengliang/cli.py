@@ -8,6 +8,7 @@ import os
 import sys
 from collections.abc import Sequence
 from datetime import date, timedelta
+from pathlib import Path
 
 from extractors.errors import ShengliangError
 
@@ -48,6 +49,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     db = sub.add_parser("db", help="warehouse schema: `shengliang db upgrade` migrates WAREHOUSE_URL to head")
     db.add_argument("action", choices=["upgrade"])
+
+    sentiment = sub.add_parser(
+        "sentiment", help="`train FILE.tsv --model OUT.json` fits a sentiment model, `eval FILE.tsv` measures"
+    )
+    sentiment.add_argument("action", choices=["train", "eval"])
+    sentiment.add_argument("file", type=Path, help="`label<TAB>text` lines, 1 = positive, 0 = negative")
+    sentiment.add_argument(
+        "--model",
+        type=Path,
+        help="train: where to write the JSON model (required); eval: a model to use, not the lexicons",
+    )
 
     sub.add_parser("airflow-init", help="create/migrate the local Airflow metadata DB and the pools")
     sub.add_parser("docs", help="write docs/warehouse.md from the schema")
@@ -119,6 +131,8 @@ def _run(args: argparse.Namespace) -> int:
         before, after = upgrade_url(settings.warehouse_url())
         print(f"warehouse {safe_url(settings.warehouse_url())}: revision {before or 'none'} -> {after}")
         return 0
+    if args.command == "sentiment":
+        return _sentiment(args)
     if args.command == "airflow-init":
         from shengliang.airflow_local import init_metadata_db, use_project_airflow
 
@@ -135,6 +149,28 @@ def _run(args: argparse.Namespace) -> int:
         print(f"wrote {path}")
         return 0
     raise AssertionError(args.command)
+
+
+def _sentiment(args: argparse.Namespace) -> int:
+    from transforms import sentiment
+
+    posts = sentiment.read_labelled_tsv(args.file)
+    if args.action == "train":
+        if args.model is None:
+            raise ShengliangError("train needs --model OUT.json: where to write the fitted model")
+        model = sentiment.train_model(posts, source=args.file.name)
+        sentiment.write_model(model, args.model)
+        trained = sentiment.evaluate(sentiment.SentimentScorer.from_model(args.model), posts)
+        print(f"wrote {args.model}: fitted on {len(posts)} posts")
+        print(f"on the training file itself: {trained.describe()}")
+        return 0
+    if args.model:
+        scorer, described = sentiment.SentimentScorer.from_model(args.model), f"model {args.model}"
+    else:
+        scorer, described = sentiment.SentimentScorer.default(), "shipped lexicons"
+    print(f"{args.file}: {sentiment.evaluate(scorer, posts).describe()}")
+    print(f"scorer: {described}; binary rule: {sentiment.BINARY_RULE}")
+    return 0
 
 
 if __name__ == "__main__":
