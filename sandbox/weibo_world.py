@@ -91,6 +91,8 @@ class BrandTemplate:
     terms: tuple[str, ...]
     topics: tuple[str, ...]
     adjectives: tuple[str, ...]
+    # Unreleased names an employee lets slip now and then (in config/confidential_terms.txt).
+    leaks: tuple[str, ...] = ()
 
 
 BRAND_TEMPLATES: tuple[BrandTemplate, ...] = (
@@ -102,6 +104,7 @@ BRAND_TEMPLATES: tuple[BrandTemplate, ...] = (
         terms=("山海茶饮", "云雾乌龙", "桂花拿铁", "冷萃茉莉", "山海会员日"),
         topics=("#山海茶饮新品#", "#秋天的第一杯奶茶#", "#山海会员日#", "#今天喝什么#"),
         adjectives=("好喝", "清爽", "香", "上头"),
+        leaks=("雪顶岩茶", "云栖计划"),
     ),
     BrandTemplate(
         brand_id="jiguang",
@@ -111,6 +114,7 @@ BRAND_TEMPLATES: tuple[BrandTemplate, ...] = (
         terms=("极光手机", "极光X5", "星环OS", "超感光影像", "极光Pad"),
         topics=("#极光X5发布会#", "#星环OS升级#", "#超感光影像#", "#极光影像大赛#"),
         adjectives=("流畅", "惊艳", "好用", "顶"),
+        leaks=("极光X6", "天枢芯片"),
     ),
     BrandTemplate(
         brand_id="qingyu",
@@ -543,7 +547,8 @@ class WeiboWorld:
                     f"今天在公司第一次体验{term}，真的太{rng.choice(tpl.adjectives)}了{kit.emo()} {topic}",
                     f"加班到现在，还好有{term}陪我{kit.emo(happy=False)}",
                     f"{kit.mention(official)} 的新活动大家冲呀{kit.emo()}{kit.emo()} {kit.link()}",
-                    f"{topic} 作为{account.department}的一员，偷偷剧透一下{kit.quote(term2)}{kit.emo()}",
+                    f"{topic} 作为{account.department}的一员，偷偷剧透一下"
+                    f"{kit.quote(self._leak(tpl, term2, post_id))}{kit.emo()}",
                     f"下班路上{kit.emo(happy=False)} 明天继续为{term}努力",
                     f"{kit.both(term, term2)}，你们更喜欢哪个？{kit.emo()} {kit.mention(mention)}",
                 )
@@ -562,6 +567,13 @@ class WeiboWorld:
             retweeted_id=root,
             string_counts=rng.random() < 1 / 7,
         )
+
+    @staticmethod
+    def _leak(tpl: BrandTemplate, term: str, post_id: int) -> str:
+        """Every third teaser names an unreleased product instead (no random draw: the world stays put)."""
+        if tpl.leaks and post_id % 3 == 0:
+            return tpl.leaks[post_id // 3 % len(tpl.leaks)]
+        return term
 
     def _pick_repost_parent(
         self, rng: random.Random, account: SandboxAccount, created: datetime, day: date

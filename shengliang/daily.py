@@ -14,7 +14,11 @@ import pyarrow.parquet as pq
 
 from extractors.errors import ShengliangError
 from shengliang.settings import BEIJING, ConfigError
-from transforms.segment import Segmenter
+from transforms.confidential import ConfidentialMatcher
+from transforms.keywords import KeywordExtractor
+from transforms.post_text import PostTextAnalyzer
+from transforms.segment import DEFAULT_STOPWORDS_PATH, Segmenter, load_stopwords
+from transforms.sentiment import configured_scorer
 from warehouse.load import DayLoad
 
 STATUS_OK = "ok"
@@ -61,6 +65,38 @@ def segmenter_for(dictionary: Path | None) -> Segmenter:
     return Segmenter(user_dictionaries=[dictionary] if dictionary else [])
 
 
+@lru_cache(maxsize=32)
+def analyzer_for(dictionary: Path | None) -> PostTextAnalyzer:
+    """The text transform of one brand (its dictionary); scorer, keywords and lexicon are shared."""
+    return PostTextAnalyzer(
+        segmenter_for(dictionary), configured_scorer(), _keyword_extractor(), _confidential_matcher()
+    )
+
+
+@lru_cache(maxsize=1)
+def _keyword_extractor() -> KeywordExtractor:
+    return KeywordExtractor(stopwords=load_stopwords(DEFAULT_STOPWORDS_PATH))
+
+
+@lru_cache(maxsize=1)
+def _confidential_matcher() -> ConfidentialMatcher:
+    return ConfidentialMatcher.from_config()
+
+
+def keyword_rows(post_id: str, keywords: Sequence[tuple[str, float]]) -> list[dict[str, Any]]:
+    return [
+        {"post_id": post_id, "keyword": keyword, "weight": weight, "keyword_rank": rank}
+        for rank, (keyword, weight) in enumerate(keywords, start=1)
+    ]
+
+
+def term_rows(post_id: str, term_counts: dict[tuple[str, str], int]) -> list[dict[str, Any]]:
+    return [
+        {"post_id": post_id, "term": term, "term_kind": kind, "term_count": count}
+        for (term, kind), count in sorted(term_counts.items())
+    ]
+
+
 def utc_naive(moment: datetime) -> datetime:
     return moment.astimezone(UTC).replace(tzinfo=None)
 
@@ -77,7 +113,9 @@ def write_staged(day: DayLoad, folder: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     for name in DayLoad.TABLES:
         rows = getattr(day, name)
-        table = pa.Table.from_pylist(rows) if rows else pa.table({})
+        # Columns are the union of the rows' keys (from_pylist would take the first row's keys only).
+        columns = list(dict.fromkeys(key for row in rows for key in row))
+        table = pa.Table.from_pydict({key: [row.get(key) for row in rows] for key in columns})
         pq.write_table(table, folder / f"{name}.parquet")
     (folder / "day.txt").write_text(f"{day.platform} {day.data_date.isoformat()}")
     return folder

@@ -40,12 +40,15 @@ from shengliang.daily import (
     STATUS_REAUTHORIZE,
     RunWindow,
     add_run_results,
-    segmenter_for,
+    analyzer_for,
+    keyword_rows,
+    term_rows,
     utc_naive,
 )
 from shengliang.registry import Account, Registry, SecretLookup
 from shengliang.settings import BEIJING, ConfigError, PipelineSettings
-from transforms.segment import Segmenter, count_terms
+from transforms.post_text import KEYWORDS_PER_POST, PostTextAnalyzer
+from transforms.segment import count_terms
 from transforms.wechat import (
     article_summary_rows,
     article_total_rows,
@@ -234,9 +237,11 @@ ARTICLE_DAILY_COLUMNS = [c.name for c in fct_article_daily.columns]
 
 
 def _article_rows(
-    item: dict[str, Any], account: Account, observed_at: datetime, segmenter: Segmenter
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    articles, terms = [], []
+    item: dict[str, Any], account: Account, observed_at: datetime, analyzer: PostTextAnalyzer
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+    articles: list[dict[str, Any]] = []
+    terms: list[dict[str, Any]] = []
+    keywords: list[dict[str, Any]] = []
     published = datetime.fromtimestamp(int(item["update_time"]), UTC)
     for position, news in enumerate((item.get("content") or {}).get("news_item") or [], start=1):
         url = str(news.get("url") or "")
@@ -272,9 +277,12 @@ def _article_rows(
                 "first_seen_at": utc_naive(observed_at),
             }
         )
-        for (term, kind), count in sorted(count_terms(segmenter.terms(clean)).items()):
-            terms.append({"post_id": msgid, "term": term, "term_kind": kind, "term_count": count})
-    return articles, terms
+        # Official brand articles: terms and keywords; sentiment and confidential flags are for posts.
+        segmented = analyzer.segmenter.terms(clean)
+        terms += term_rows(msgid, count_terms(segmented))
+        words = [term.term for term in segmented if term.kind == "word"]
+        keywords += keyword_rows(msgid, analyzer.keyword_extractor.keywords(words, top_k=KEYWORDS_PER_POST))
+    return articles, terms, keywords
 
 
 def transform_wechat_day(
@@ -283,7 +291,7 @@ def transform_wechat_day(
     registry: Registry,
     window: RunWindow,
     results: Sequence[dict[str, Any]] = (),
-    segmenter: Callable[[Path | None], Segmenter] = segmenter_for,
+    analyzer: Callable[[Path | None], PostTextAnalyzer] = analyzer_for,
 ) -> DayLoad:
     """Build the day's warehouse rows from its raw responses (every run of that date, latest wins)."""
     accounts = {a.account_id: a for a in registry.for_platform(PLATFORM)}
@@ -312,9 +320,10 @@ def transform_wechat_day(
         account = accounts[account_id]
         if utc_naive(datetime.fromtimestamp(int(item.get("update_time") or 0), UTC)) >= end:
             continue  # published after the data interval: the next day's run loads it
-        rows, terms = _article_rows(item, account, observed_at, segmenter(account.brand.dictionary))
+        rows, terms, keywords = _article_rows(item, account, observed_at, analyzer(account.brand.dictionary))
         out.articles.extend(rows)
         out.terms.extend(terms)
+        out.keywords.extend(keywords)
 
     for account in accounts.values():
         responses = stats.get(account.account_id, {})

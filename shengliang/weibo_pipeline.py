@@ -36,12 +36,14 @@ from shengliang.daily import (
     STATUS_REAUTHORIZE,
     RunWindow,
     add_run_results,
-    segmenter_for,
+    analyzer_for,
+    keyword_rows,
+    term_rows,
     utc_naive,
 )
 from shengliang.registry import Account, Registry, SecretLookup
 from shengliang.settings import BEIJING, ConfigError, PipelineSettings
-from transforms.segment import Segmenter, count_terms
+from transforms.post_text import PostTextAnalyzer
 from transforms.weibo_status import parse_count, parse_created_at
 from transforms.weibo_text import clean_weibo_text
 from warehouse.load import DayLoad, read_bookmarks, read_tracked_posts
@@ -263,7 +265,7 @@ def transform_weibo_day(
     window: RunWindow,
     plan: Sequence[dict[str, Any]] = (),
     results: Sequence[dict[str, Any]] = (),
-    segmenter: Callable[[Path | None], Segmenter] = segmenter_for,
+    analyzer: Callable[[Path | None], PostTextAnalyzer] = analyzer_for,
 ) -> DayLoad:
     """Build the day's warehouse rows from its raw responses (every run of that date, latest wins)."""
     day = window.data_date
@@ -348,9 +350,16 @@ def transform_weibo_day(
         out.posts.append(row)
         published[post_id] = row["published_at"]
         followers_known.setdefault(post_id, row["author_followers_at_publish"])
-        terms = segmenter(account.brand.dictionary).terms(clean)
-        for (term, kind), count in sorted(count_terms(terms).items()):
-            out.terms.append({"post_id": post_id, "term": term, "term_kind": kind, "term_count": count})
+        text = analyzer(account.brand.dictionary).analyze_clean(
+            clean, check_confidential=account.kind == "employee"
+        )
+        row["sentiment_score"] = text.sentiment.score
+        row["sentiment_label"] = text.sentiment.label
+        found = text.confidential_terms
+        row["confidential_terms"] = None if found is None else json.dumps(found, ensure_ascii=False)
+        row["is_flagged_confidential"] = bool(text.confidential_terms)
+        out.terms += term_rows(post_id, text.term_counts)
+        out.keywords += keyword_rows(post_id, text.keywords)
 
     tracked = {post_id for task in plan for post_id, _ in task["tracked"]}
     for post_id, (observed_at, item, account_id) in sorted(counts.items()):

@@ -56,7 +56,9 @@ from warehouse.schema import (
     fct_article_daily,
     fct_post,
     fct_post_engagement_daily,
+    fct_post_keyword,
     fct_post_term,
+    fct_term_daily,
 )
 
 CHUNK = 1000
@@ -89,6 +91,7 @@ class DayLoad:
     articles: list[dict[str, Any]] = field(default_factory=list)
     article_daily: list[dict[str, Any]] = field(default_factory=list)
     terms: list[dict[str, Any]] = field(default_factory=list)
+    keywords: list[dict[str, Any]] = field(default_factory=list)
     account_daily: list[dict[str, Any]] = field(default_factory=list)
     bookmarks: list[dict[str, Any]] = field(default_factory=list)
     runs: list[dict[str, Any]] = field(default_factory=list)
@@ -100,6 +103,7 @@ class DayLoad:
         "articles",
         "article_daily",
         "terms",
+        "keywords",
         "account_daily",
         "bookmarks",
         "runs",
@@ -372,6 +376,47 @@ def _refresh_latest_followers(conn: Connection, account_keys: Sequence[str]) -> 
         )
 
 
+def refresh_term_daily(conn: Connection, platform: str, publish_dates: Sequence[date]) -> None:
+    """Rebuild fct_term_daily of `platform` for these publish dates from the posts (or articles) and
+    terms in the warehouse, so the table always matches them however often a day is loaded."""
+    if not publish_dates:
+        return
+    posts = fct_article if platform == "wechat" else fct_post
+    post_id = posts.c.msgid if platform == "wechat" else posts.c.post_id
+    for chunk in _chunks(list(publish_dates)):
+        conn.execute(
+            delete(fct_term_daily).where(
+                and_(fct_term_daily.c.platform == platform, fct_term_daily.c.stat_date.in_(list(chunk)))
+            )
+        )
+        daily = (
+            select(
+                posts.c.publish_date,
+                dim_account.c.platform,
+                dim_account.c.kind,
+                fct_post_term.c.term,
+                fct_post_term.c.term_kind,
+                func.count(),
+                func.sum(fct_post_term.c.term_count),
+            )
+            .select_from(
+                fct_post_term.join(posts, post_id == fct_post_term.c.post_id).join(
+                    dim_account, dim_account.c.account_key == posts.c.account_key
+                )
+            )
+            .where(and_(dim_account.c.platform == platform, posts.c.publish_date.in_(list(chunk))))
+            .group_by(
+                posts.c.publish_date,
+                dim_account.c.platform,
+                dim_account.c.kind,
+                fct_post_term.c.term,
+                fct_post_term.c.term_kind,
+            )
+        )
+        columns = ["stat_date", "platform", "account_kind", "term", "term_kind", "posts", "occurrences"]
+        conn.execute(fct_term_daily.insert().from_select(columns, daily))
+
+
 def load_day(engine: Engine, day: DayLoad) -> LoadCounts:
     """Load one platform-day in one transaction; nothing is half-written if any statement fails."""
     now = datetime.now(UTC).replace(tzinfo=None)
@@ -397,9 +442,13 @@ def load_day(engine: Engine, day: DayLoad) -> LoadCounts:
         post_ids = [row["post_id"] for row in day.posts] + [row["msgid"] for row in day.articles]
         for chunk in _chunks(post_ids):
             conn.execute(delete(fct_post_term).where(fct_post_term.c.post_id.in_(list(chunk))))
+            conn.execute(delete(fct_post_keyword).where(fct_post_keyword.c.post_id.in_(list(chunk))))
         bulk_insert(conn, fct_post_term, day.terms)
+        bulk_insert(conn, fct_post_keyword, day.keywords)
         replace_snapshot(conn, day.data_date, day.engagement)
         upsert(conn, fct_account_daily, day.account_daily, fill=ACCOUNT_DAILY_FILL)
+        publish_dates = {row["publish_date"] for row in day.posts + day.articles}
+        refresh_term_daily(conn, day.platform, sorted(publish_dates))
         _refresh_latest_followers(conn, [row["account_key"] for row in day.accounts])
         upsert(
             conn,

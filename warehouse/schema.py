@@ -93,6 +93,24 @@ fct_post = _table(
     ),
     Column("first_seen_at", DateTime, nullable=False, comment="UTC time the post was first read"),
     Column("updated_at", DateTime, nullable=False, comment="UTC time of the last load"),
+    Column(
+        "sentiment_score",
+        Double,
+        comment="-1 (negative) .. 1 (positive), from the author's own words and emoticons; "
+        "NULL for posts loaded before sentiment existed",
+    ),
+    Column("sentiment_label", String(8), comment="positive, neutral or negative"),
+    Column(
+        "confidential_terms",
+        Text,
+        comment="employee posts: JSON array of confidential lexicon terms found in the whole text "
+        "(repost chain included); NULL for brand posts",
+    ),
+    Column(
+        "is_flagged_confidential",
+        Boolean,
+        comment="an employee post containing a confidential term; false for brand posts",
+    ),
 )
 
 fct_post_engagement_daily = _table(
@@ -173,8 +191,38 @@ fct_post_term = _table(
     "WeChat article's title, digest and content.",
     Column("post_id", String(48), primary_key=True, comment="Weibo post idstr or WeChat article msgid"),
     Column("term", String(200), primary_key=True),
-    Column("term_kind", String(16), primary_key=True, comment="word, topic, mention, emoticon or link"),
+    Column(
+        "term_kind",
+        String(16),
+        primary_key=True,
+        comment="word, topic, mention, emoticon, link, number or date",
+    ),
     Column("term_count", Integer, nullable=False, comment="occurrences in the post"),
+)
+
+fct_post_keyword = _table(
+    "fct_post_keyword",
+    "one row per post (or WeChat article) per keyword",
+    "The top 5 TF-IDF keywords of a post's words (jieba's IDF table; topics, mentions and emoticons "
+    "are not keywords).",
+    Column("post_id", String(48), primary_key=True, comment="Weibo post idstr or WeChat article msgid"),
+    Column("keyword", String(200), primary_key=True),
+    Column("weight", Double, nullable=False, comment="term frequency in the post x IDF"),
+    Column("keyword_rank", SmallInteger, nullable=False, comment="1 = highest weight"),
+)
+
+fct_term_daily = _table(
+    "fct_term_daily",
+    "one row per publish date, platform, account kind and term",
+    "Terms of the posts (and articles) published that Beijing date, per kind of account; the base of "
+    "the v_rising_terms view. Rebuilt for each publish date a load touches.",
+    Column("stat_date", Date, primary_key=True, comment="Beijing publish date of the posts"),
+    Column("platform", String(16), primary_key=True),
+    Column("account_kind", String(16), primary_key=True, comment="brand or employee"),
+    Column("term", String(200), primary_key=True),
+    Column("term_kind", String(16), primary_key=True),
+    Column("posts", Integer, nullable=False, comment="posts containing the term"),
+    Column("occurrences", Integer, nullable=False, comment="occurrences over those posts"),
 )
 
 fct_account_daily = _table(
@@ -236,10 +284,50 @@ ALL_TABLES = [
     fct_article,
     fct_article_daily,
     fct_post_term,
+    fct_post_keyword,
+    fct_term_daily,
     fct_account_daily,
     etl_extraction_state,
     etl_account_run,
 ]
+
+
+# Views: name -> (what one row is, what it is for, SQL valid on DuckDB and PostgreSQL). The migration
+# that creates a view holds its own copy of the SQL, as migrations must not change after release.
+RISING_TERMS_SQL = """
+SELECT
+    today.stat_date,
+    today.platform,
+    today.account_kind,
+    today.term,
+    today.term_kind,
+    today.posts,
+    today.occurrences,
+    COALESCE(SUM(before.occurrences), 0) / 7.0 AS baseline_daily_occurrences,
+    (today.occurrences + 1.0) / (COALESCE(SUM(before.occurrences), 0) / 7.0 + 1.0) AS rise_ratio
+FROM fct_term_daily AS today
+LEFT JOIN fct_term_daily AS before
+    ON before.platform = today.platform
+    AND before.account_kind = today.account_kind
+    AND before.term = today.term
+    AND before.term_kind = today.term_kind
+    AND before.stat_date >= today.stat_date - INTERVAL '7 days'
+    AND before.stat_date < today.stat_date
+GROUP BY
+    today.stat_date, today.platform, today.account_kind, today.term, today.term_kind,
+    today.posts, today.occurrences
+"""
+
+VIEWS = {
+    "v_rising_terms": (
+        "one row per date, platform, account kind and term used that date",
+        "Terms rising fastest against their trailing 7-day baseline: baseline_daily_occurrences is the "
+        "term's occurrences over the 7 days before stat_date divided by 7 (days without the term count "
+        "as 0); rise_ratio = (occurrences + 1) / (baseline_daily_occurrences + 1). Query one date and "
+        "kind, ORDER BY rise_ratio DESC.",
+        RISING_TERMS_SQL,
+    ),
+}
 
 
 def data_dictionary_markdown() -> str:
@@ -261,4 +349,7 @@ def data_dictionary_markdown() -> str:
             null = "" if column.primary_key or not column.nullable else "yes"
             lines.append(f"| {column.name} | {column.type} | {key} | {null} | {column.comment or ''} |")
         lines.append("")
+    for name, (grain, description, sql) in VIEWS.items():
+        lines += [f"## {name} (view)", "", f"Grain: {grain}.", "", description, "", "```sql"]
+        lines += [sql.strip(), "```", ""]
     return "\n".join(lines)
