@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 from sqlalchemy import Engine, text
@@ -30,6 +30,9 @@ class WeiboDaySummary:
     term_rows: int
     top_posts: list[TopPost]
     warehouse: str
+    sentiment_counts: dict[str, int] = field(default_factory=dict)  # label -> posts published that day
+    flagged_posts: list[tuple[str, str]] = field(default_factory=list)  # (account, JSON terms) that day
+    rising_terms: list[tuple[str, str, int, float]] = field(default_factory=list)  # kind, term, uses, ratio
 
 
 def weibo_day_summary(engine: Engine, data_date: date, warehouse: str) -> WeiboDaySummary:
@@ -65,6 +68,29 @@ def weibo_day_summary(engine: Engine, data_date: date, warehouse: str) -> WeiboD
             ),
             {"d": data_date},
         ).all()
+        sentiment = conn.execute(
+            text(
+                "SELECT sentiment_label, count(*) FROM fct_post WHERE publish_date = :d "
+                "AND sentiment_label IS NOT NULL GROUP BY sentiment_label"
+            ),
+            {"d": data_date},
+        ).all()
+        flagged = conn.execute(
+            text(
+                "SELECT a.display_name, p.confidential_terms FROM fct_post p "
+                "JOIN dim_account a ON a.account_key = p.account_key "
+                "WHERE p.publish_date = :d AND p.is_flagged_confidential ORDER BY p.published_at"
+            ),
+            {"d": data_date},
+        ).all()
+        rising = conn.execute(
+            text(
+                "SELECT account_kind, term, occurrences, rise_ratio FROM v_rising_terms "
+                "WHERE stat_date = :d AND platform = 'weibo' AND term_kind = 'word' "
+                "ORDER BY rise_ratio DESC, occurrences DESC, term LIMIT 5"
+            ),
+            {"d": data_date},
+        ).all()
     return WeiboDaySummary(
         data_date=data_date,
         accounts_registered=registered,
@@ -79,6 +105,9 @@ def weibo_day_summary(engine: Engine, data_date: date, warehouse: str) -> WeiboD
             for r in top
         ],
         warehouse=warehouse,
+        sentiment_counts={label: count for label, count in sentiment},
+        flagged_posts=[(r.display_name, r.confidential_terms) for r in flagged],
+        rising_terms=[(r.account_kind, r.term, r.occurrences, float(r.rise_ratio)) for r in rising],
     )
 
 
@@ -108,6 +137,18 @@ def format_weibo_summary(summary: WeiboDaySummary) -> str:
         )
     if not summary.top_posts:
         lines.append("    (no engagement rows for this date)")
+    counts = summary.sentiment_counts
+    lines.append(
+        "  sentiment of that day's posts: "
+        + ", ".join(f"{counts.get(label, 0)} {label}" for label in ("positive", "neutral", "negative"))
+    )
+    lines.append(f"  employee posts naming a confidential term: {len(summary.flagged_posts)}")
+    lines += [f"    {account}: {terms}" for account, terms in summary.flagged_posts[:5]]
+    lines.append("  words rising fastest against their 7-day baseline:")
+    lines += [
+        f"    {term} [{kind}] used {uses}x, {ratio:.1f}x the baseline"
+        for kind, term, uses, ratio in summary.rising_terms
+    ]
     lines.append(f"  warehouse: {summary.warehouse}")
     return "\n".join(lines)
 
