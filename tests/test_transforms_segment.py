@@ -1,12 +1,15 @@
 """Segmenter: brand dictionaries keep product names whole, Weibo tokens are never cut."""
 
 import os
+import re
 from pathlib import Path
 
 import pytest
 
 from shengliang.settings import ConfigError, segmenter_backend
-from transforms.segment import (
+from transforms.segment import (  # _NUMERAL, _MEASURE: the run-end rule, for a reference cut
+    _MEASURE,
+    _NUMERAL,
     BACKENDS,
     DEFAULT_STOPWORDS_PATH,
     TERM_KINDS,
@@ -412,3 +415,33 @@ def test_bad_backend_value(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(ValueError, match="unknown segmenter backend"):
         Segmenter(backend="pkuseg")
     assert "SHENGLIANG_SEGMENTER" in os.environ
+
+
+# tokenize() hands the backend Chinese runs together with the lone marks between them in one call; it
+# must give what cutting each run alone gives, with each mark, emoji and odd character one token.
+_RUN_TEXTS = [
+    "好，很好！真的吗？😂👍🏻哈哈。",
+    "一个人不是也是，这种就是都是",
+    "好.好-好_好+好&好%好#好，好.-好+&%好",
+    "好㐀好\u9fe0好，丽\uf900好",
+    "好привет好é。《三体》“好看”",
+    "这个新款不错……真的～～好——",
+    "好\x1c很好\u3000真 的\t好",
+]
+
+
+_RUN_END = re.compile(rf"(?<=[{_NUMERAL}])(?=[{_MEASURE}])|(?<=不)(?=[是能要会敢])|(?<=[就也都又才])(?=是)")
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("text", _RUN_TEXTS)
+def test_one_backend_call_per_text_matches_cutting_each_run(text: str, backend: str) -> None:
+    segmenter = Segmenter(backend=backend)
+    expected: list[str] = []
+    for match in re.finditer(r"[\u4e00-\u9fd5]+|([^\w\s])\1+|\s+|.", text):
+        if "\u4e00" <= match[0][0] <= "\u9fd5":
+            for run in _RUN_END.split(match[0]):
+                expected += segmenter.backend_cut(run)
+        elif not match[0].isspace():
+            expected.append(match[0])
+    assert segmenter.tokenize(text) == expected

@@ -4,7 +4,8 @@
 One compiled regex cuts out, whole, what a dictionary segmenter would break apart: user-dictionary
 terms with Latin letters or digits, links, #topics#, @mentions, [emoticons], dates and times, version
 strings, numbers with their units, Latin brand and product names, runs of one repeated punctuation
-mark. Only the Chinese text between them goes through the backend (precise mode, HMM on):
+mark. Only the Chinese text between them (with the lone punctuation marks and emoji inside it, which
+the backend gives one token each) goes through the backend (precise mode, HMM on):
 
 - "jieba": the Python reference implementation;
 - "rjieba": jieba-rs behind a Python binding, about 20x faster, the default (SHENGLIANG_SEGMENTER).
@@ -116,10 +117,46 @@ def _chinese_run(term_firsts: str = "", term: str = "") -> str:
     )
 
 
+# CJK code points outside _CHINESE_CHAR that jieba-rs still counts as Han (Extension A, U+9FD6-U+9FFF,
+# compatibility ideographs, the supplementary planes): never handed to the backend next to Chinese.
+_JIEBA_RS_HAN_EXTRA = "\u3400-\u4dbf\u9fd6-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f"
+# First characters of the alternatives defined here after the span patterns (dates, times, versions,
+# numbers, Latin names, kana/hangul): one look-ahead skips them all at a punctuation mark.
+_LOCAL_TOKEN_NAMES = ("date", "time", "version", "number", "latin", "plain_number", "kana_hangul")
+_LOCAL_TOKEN_FIRSTS = "0-9０-９A-Za-zＡ-Ｚａ-ｚ\u3040-\u30ff\u31f0-\u31ff\uac00-\ud7af"
+
+
+def _backend_run(term_firsts: str = "", term: str = "") -> str:
+    """What tokenize() hands the backend in one call: Chinese runs as _chinese_run() cuts them, with the
+    lone punctuation marks and symbols (emoji) between them.
+
+    The backend makes one token of each such mark and segments each Chinese run on its own, so one call
+    on "好，很好！" gives what cut("好") + ["，"] + cut("很好") + ["！"] gives, in fewer calls and regex
+    matches. Kept out (they start a protected token or are not one token each in the backend): word
+    characters (Latin, digits, kana, CJK outside _CHINESE_CHAR), whitespace, "#@[" and "+&._%-" (jieba
+    glues those to neighbouring Han), CJK ranges jieba-rs treats as Han, and a mark followed by itself
+    (a punctuation run, a protected token).
+    """
+    firsts = "".join(char for char in term_firsts if char not in _BOUNDARY_CHARS)
+    stop_at_term = f"|(?!{term})[{firsts}]" if firsts else ""
+    mark = rf"[^\w\s#@\[+&._%\-{_JIEBA_RS_HAN_EXTRA}]"
+    run_end = rf"[{_NUMERAL}](?=[{_MEASURE}])|不(?=[是能要会敢])|[就也都又才](?=是)"
+    # Possessive, like _chinese_run(); "text_mark" is the back-referenced lone mark.
+    return (
+        rf"(?:{_chinese_class_without(_BOUNDARY_CHARS + firsts)}++{stop_at_term}"
+        rf"|[{_NUMERAL}](?![{_MEASURE}])|不(?![是能要会敢])|[就也都又才](?!是)"
+        rf"|(?P<text_mark>{mark})(?!(?P=text_mark)))++(?:{run_end})?"
+        rf"|{run_end}"
+    )
+
+
 # Japanese kana and Korean hangul runs stay whole (jieba would give one character a token).
 _KANA_HANGUL = "[\u3040-\u30ff\u31f0-\u31ff]+|[\uac00-\ud7af]+"
 # A run of one repeated punctuation mark or symbol: "……", "——", "！！！", "~~".
 _PUNCT_RUN = r"(?P<mark>[^\w\s])(?P=mark)+"
+
+# Pieces per match from the split regex: the text before it, then its 5 groups.
+_SPLIT_STRIDE = 6
 
 # Kinds of the named groups (terms() reports them); "space" is dropped.
 _GROUP_KINDS = {
@@ -238,20 +275,22 @@ class Segmenter:
         """Every token of `text` in order, punctuation included, whitespace dropped."""
         cut = self._cut or self._ready_cut()
         tokens: list[str] = []
-        # split() gives [other, chinese, token, sep, mark, other, ...]: "other" is what no rule matched
-        # (single punctuation marks, emoji), one token per character as jieba gives it; "chinese" goes
-        # to the backend; "token" is a protected token; a match with neither is whitespace.
+        extend, append = tokens.extend, tokens.append
+        # split() gives [other, chinese, text_mark, token, sep, mark, other, ...]: "other" is what no
+        # rule matched (characters like "é", a lone "#" or "."), one token per character as jieba gives
+        # it; "chinese" goes to the backend; "token" is a protected token; a match with neither is
+        # whitespace.
         pieces = self._split_re.split(text)
-        for index in range(0, len(pieces) - 1, 5):
-            if pieces[index]:
-                tokens += pieces[index]
-            chinese, token = pieces[index + 1], pieces[index + 2]
+        step = _SPLIT_STRIDE
+        for other, chinese, token in zip(pieces[:-1:step], pieces[1::step], pieces[3::step], strict=True):
+            if other:
+                extend(other)
             if chinese is not None:
-                tokens += cut(chinese)
+                extend(cut(chinese))
             elif token is not None:
-                tokens.append(token)
+                append(token)
         if pieces[-1]:
-            tokens += pieces[-1]
+            extend(pieces[-1])
         return tokens
 
     def backend_cut(self, text: str) -> list[str]:
@@ -324,7 +363,7 @@ def _compile_patterns(user_words: tuple[str, ...]) -> tuple[re.Pattern[str], re.
         {word for word in user_words if _NON_CJK_RE.search(word)}, key=lambda word: (-len(word), word)
     )
     alternatives: list[tuple[str, str]] = []
-    chinese = _chinese_run()
+    chinese, backend_run = _chinese_run(), _backend_run()
     if latin_terms:
         terms = "|".join(re.escape(word) for word in latin_terms)
         user = rf"(?i:{terms})[{_LATIN}0-9０-９]*"
@@ -332,7 +371,7 @@ def _compile_patterns(user_words: tuple[str, ...]) -> tuple[re.Pattern[str], re.
         # A Chinese run must stop where such a term starts ("新的极光X5"); only the terms' first
         # characters pay for the look-ahead.
         firsts = "".join(sorted({word[0] for word in latin_terms if _CJK_RE.match(word[0])}))
-        chinese = _chinese_run(firsts, user)
+        chinese, backend_run = _chinese_run(firsts, user), _backend_run(firsts, user)
     alternatives += [
         ("chinese", chinese),
         *SPAN_PATTERNS.items(),
@@ -348,11 +387,20 @@ def _compile_patterns(user_words: tuple[str, ...]) -> tuple[re.Pattern[str], re.
         ("space", r"\s+"),
     ]
     named = "|".join(f"(?P<{name}>{pattern})" for name, pattern in alternatives)
-    # For split(): groups "chinese" and "token" (the protected tokens), whitespace matched outside both.
-    # The only other groups are the back-referenced "sep" and "mark": split() yields 1 + 4 pieces a match.
-    protected = "|".join(pattern for name, pattern in alternatives if name not in ("space", "chinese"))
-    split = re.compile(rf"(?P<chinese>{chinese})|\s+|(?P<token>{protected})")
-    assert split.groups == 4, split.groups
+    # For split(): groups "chinese" (text for one backend call, see _backend_run) and "token" (the
+    # protected tokens), whitespace matched outside both. The same alternatives in the same order, but
+    # the ones defined here sit behind one look-ahead on their first characters (cheap at punctuation).
+    # The only other groups are the back-referenced "text_mark", "sep" and "mark": split() yields
+    # 1 + 5 pieces a match (_SPLIT_STRIDE).
+    by_name = dict(alternatives)
+    expected = {"chinese", *SPAN_PATTERNS, *_LOCAL_TOKEN_NAMES, "punct", "space", *by_name.keys() & {"user"}}
+    # A new alternative must be placed here by hand: the look-ahead only covers _LOCAL_TOKEN_NAMES.
+    assert set(by_name) == expected, sorted(set(by_name) ^ expected)
+    spans = [by_name[name] for name in ("user", *SPAN_PATTERNS) if name in by_name]
+    local = "|".join(by_name[name] for name in _LOCAL_TOKEN_NAMES)
+    protected = "|".join([*spans, rf"(?=[{_LOCAL_TOKEN_FIRSTS}])(?:{local})", by_name["punct"]])
+    split = re.compile(rf"(?P<chinese>{backend_run})|\s+|(?P<token>{protected})")
+    assert split.groups == _SPLIT_STRIDE - 1, split.groups
     return re.compile(named), split
 
 
