@@ -445,3 +445,28 @@ def test_one_backend_call_per_text_matches_cutting_each_run(text: str, backend: 
         elif not match[0].isspace():
             expected.append(match[0])
     assert segmenter.tokenize(text) == expected
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "#山海茶饮新品#今天喝到了冷萃茉莉，真的好喝[哈哈] @小山同学 http://t.cn/A6abcd",
+        "2026年11月23日发布iPhone 15 Pro，售价5999元，涨了20%！！！",
+        "我不是说了吗，这个版本v2.3.1就是不行……转发微博",
+        "",
+    ],
+)
+def test_terms_of_tokens_gives_what_terms_gives(raw: str, tmp_path) -> None:
+    from transforms.weibo_text import clean_weibo_text
+
+    dictionary = tmp_path / "brand.dict"
+    dictionary.write_text("冷萃茉莉 10 n\n极光X5\n", encoding="utf-8")
+    segmenter = Segmenter(user_dictionaries=[dictionary])
+    clean = clean_weibo_text(raw)
+    expected = segmenter.terms(clean)
+    assert segmenter.terms_of_tokens(segmenter.tokenize(clean.own_text)) == expected
+    # The remembered kinds give the same answer the second time.
+    assert segmenter.terms_of_tokens(segmenter.tokenize(clean.own_text)) == expected
+    counts, words = segmenter.term_counts_of_tokens(segmenter.tokenize(clean.own_text))
+    assert counts == count_terms(expected)
+    assert words == [term.term for term in expected if term.kind == "word"]

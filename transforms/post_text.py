@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from transforms.confidential import ConfidentialMatcher
 from transforms.keywords import KeywordExtractor
-from transforms.segment import Segmenter, Term, count_terms
+from transforms.segment import Segmenter
 from transforms.sentiment import Sentiment, SentimentScorer, configured_scorer
 from transforms.weibo_text import CleanText, clean_weibo_text
 
@@ -59,8 +59,7 @@ class PostTextAnalyzer:
                 chain_tokens += self.segmenter.tokenize(link.text)
                 chain_tokens.append("。")  # windows never cross from one link to the next
             sentiment = self.scorer.score_tokens(chain_tokens)
-        terms: list[Term] = self.segmenter.terms(clean)
-        words = [term.term for term in terms if term.kind == "word"]
+        term_counts, words = self.segmenter.term_counts_of_tokens(tokens)
         keywords = self.keyword_extractor.keywords(words, top_k=KEYWORDS_PER_POST)
         found = self.confidential.find(clean.text) if check_confidential else None
-        return PostText(clean, count_terms(terms), sentiment, keywords, found)
+        return PostText(clean, term_counts, sentiment, keywords, found)

@@ -25,6 +25,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import repeat
 from pathlib import Path
 
 import jieba
@@ -48,6 +49,8 @@ BACKENDS = ("rjieba", "jieba")
 # "number": a number with its unit (3.5万, 100元, 20%); "date": a date or time (2026年11月23日, 20:30).
 # Latin names and versions (iPhone 15, Mate60, v2.3.1) are words. Bare numbers ("2018", "3.5") are dropped.
 TERM_KINDS = ("word", "topic", "mention", "emoticon", "link", "number", "date")
+_TOKEN_KIND_MEMO_LIMIT = 500_000
+_UNKNOWN = object()
 
 # --- protected-token patterns -----------------------------------------------------------------------
 
@@ -254,6 +257,7 @@ class Segmenter:
             self._stopwords = frozenset(word.strip() for word in stopwords if word.strip())
         named, split = _compile_patterns(tuple(entry.word for entry in self._entries))
         self._named_re = named
+        self._token_kinds: dict[str, str | None] = {}
         self._split_re = split
         self._cut: Callable[[str], list[str]] | None = None
         self._lock = threading.Lock()
@@ -329,6 +333,48 @@ class Segmenter:
             terms.append(Term(value, kind))
         terms.extend(Term(char, "word") for char in text[position:] if self._is_kept(char))
         return terms
+
+    def terms_of_tokens(self, tokens: Sequence[str]) -> list[Term]:
+        """What `terms` gives, from tokens `tokenize` already made (the pipeline segments once).
+
+        Each distinct token's kind (or that it is dropped) is worked out once and remembered.
+        """
+        kinds = self._token_kinds
+        if len(kinds) > _TOKEN_KIND_MEMO_LIMIT:
+            kinds.clear()
+        terms = []
+        for token in tokens:
+            kind = kinds.get(token, _UNKNOWN)
+            if kind is _UNKNOWN:
+                kind = kinds[token] = self._token_kind(token)
+            if kind is not None:
+                terms.append(Term(token, kind))
+        return terms
+
+    def term_counts_of_tokens(self, tokens: Sequence[str]) -> tuple[dict[tuple[str, str], int], list[str]]:
+        """count_terms(terms_of_tokens(tokens)) and the "word" terms in order, without Term objects
+        (the pipeline's hot path)."""
+        kinds_memo = self._token_kinds
+        if len(kinds_memo) > _TOKEN_KIND_MEMO_LIMIT:
+            kinds_memo.clear()
+        kinds = list(map(kinds_memo.get, tokens, repeat(_UNKNOWN)))
+        if _UNKNOWN in kinds:
+            for index, kind in enumerate(kinds):
+                if kind is _UNKNOWN:
+                    kinds[index] = kinds_memo[tokens[index]] = self._token_kind(tokens[index])
+        counts = Counter(pair for pair in zip(tokens, kinds, strict=True) if pair[1] is not None)
+        words = [token for token, kind in zip(tokens, kinds, strict=True) if kind == "word"]
+        return dict(counts), words
+
+    def _token_kind(self, token: str) -> str | None:
+        match = self._named_re.fullmatch(token)
+        group = match.lastgroup if match else None
+        if group is None or group == "chinese":
+            return "word" if self._is_kept(token) else None
+        kind = _GROUP_KINDS[group]
+        if group == "plain_number" or kind == "space" or (kind == "word" and not self._is_kept(token)):
+            return None
+        return kind
 
     def _is_kept(self, word: str) -> bool:
         if word in self._stopwords or word.lower() in self._stopwords:

@@ -65,6 +65,9 @@ _HALF_WIDTH[0x3000] = 0x20
 # Zero-width and invisible format characters.
 _ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u200e\u200f\u2060\ufeff"))
 _WHITESPACE_RE = re.compile(r"\s+")
+_TRANSLATE = {**_HALF_WIDTH, **_ZERO_WIDTH}
+_TRANSLATED = {chr(code): "" if to is None else chr(to) for code, to in _TRANSLATE.items()}
+_NEEDS_TRANSLATE_RE = re.compile("[" + "".join(re.escape(chr(code)) for code in sorted(_TRANSLATE)) + "]")
 
 # A repost-chain marker: "//@" directly followed by a nickname character.
 _CHAIN_SPLIT_RE = re.compile(rf"//@(?={_NICK_CHAR})")
@@ -98,12 +101,12 @@ def clean_weibo_text(raw: str) -> CleanText:
     Order: HTML tags (img -> alt, a -> topic/mention label or absolute URL or label, others dropped),
     then entities, full-width -> half-width, zero-width removal, whitespace collapse.
     """
-    text = _normalize(html.unescape(_strip_html(raw or "")))
+    raw = raw or ""
+    text = _normalize(html.unescape(_strip_html(raw) if "<" in raw else raw))
     own_text, chain = _split_chain(text)
     found: dict[str, list[str]] = {kind: [] for kind in SPAN_KINDS}
-    for kind, value in iter_spans(own_text):
-        if kind in found:
-            found[kind].append(value)
+    for match in _SPAN_RE.finditer(own_text):
+        found[match.lastgroup or ""].append(match.group())
     return CleanText(
         text=text,
         own_text=own_text,
@@ -167,12 +170,19 @@ def _strip_html(raw: str) -> str:
     return _ANY_TAG_RE.sub("", text)
 
 
+def _translate_match(match: re.Match[str]) -> str:
+    return _TRANSLATED[match.group()]
+
+
 def _normalize(text: str) -> str:
-    text = text.translate(_HALF_WIDTH).translate(_ZERO_WIDTH)
+    # Only the characters that change are visited (str.translate would look up every character).
+    text = _NEEDS_TRANSLATE_RE.sub(_translate_match, text)
     return _WHITESPACE_RE.sub(" ", text).strip()
 
 
 def _split_chain(text: str) -> tuple[str, tuple[RepostLink, ...]]:
+    if "//@" not in text:
+        return text, ()
     own_text, *links = _CHAIN_SPLIT_RE.split(text)
     chain = []
     for link in links:
