@@ -146,13 +146,20 @@ def main() -> int:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--postgres", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
     parser.add_argument("--workdir", default="/tmp")
+    parser.add_argument(
+        "--backends", default="duckdb,postgresql", help="comma-separated: duckdb, postgresql (default both)"
+    )
     parser.add_argument("--child", choices=KINDS, help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         return run_child(args.url, args.rows, args.child)
     results: dict[str, dict[str, tuple[float, float]]] = {}
-    for backend in ("duckdb", "postgresql"):
+    backends = [name.strip() for name in args.backends.split(",") if name.strip()]
+    unknown = sorted(set(backends) - {"duckdb", "postgresql"})
+    if unknown or not backends:
+        parser.error(f"--backends takes duckdb and/or postgresql, not {args.backends!r}")
+    for backend in backends:
         results[backend] = {}
         for kind in KINDS:
             print(f"{backend}: {kind} of {args.rows:,} rows ...", flush=True)
