@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
@@ -14,7 +14,7 @@ import pyarrow.parquet as pq
 
 from extractors.errors import ShengliangError
 from shengliang.settings import BEIJING, ConfigError
-from transforms.confidential import ConfidentialMatcher
+from transforms.confidential import CONFIDENTIAL_TERMS_ENV, ConfidentialMatcher
 from transforms.keywords import KeywordExtractor
 from transforms.post_text import PostTextAnalyzer
 from transforms.segment import DEFAULT_STOPWORDS_PATH, Segmenter, load_stopwords
@@ -81,6 +81,23 @@ def _keyword_extractor() -> KeywordExtractor:
 @lru_cache(maxsize=1)
 def _confidential_matcher() -> ConfidentialMatcher:
     return ConfidentialMatcher.from_config()
+
+
+def check_text_configuration(dictionaries: Iterable[Path | None]) -> None:
+    """Build every brand's text transform now, so a bad segmenter setting, brand dictionary,
+    confidential lexicon or sentiment model is one ConfigError before any API call."""
+    try:
+        for dictionary in dict.fromkeys(dictionaries):
+            analyzer_for(dictionary).segmenter.tokenize("配置检查")
+    except ConfigError:
+        raise
+    except FileNotFoundError as error:
+        raise ConfigError(
+            f"{error.filename}: no such file. Check {CONFIDENTIAL_TERMS_ENV} (confidential lexicon) and "
+            "the dictionary paths in the account registry."
+        ) from None
+    except (ShengliangError, ValueError, OSError) as error:
+        raise ConfigError(f"{error} (fix the file, or the setting that points at it)") from None
 
 
 def keyword_rows(post_id: str, keywords: Sequence[tuple[str, float]]) -> list[dict[str, Any]]:

@@ -129,13 +129,15 @@ def run_demo(data_date: date | None) -> int:
 
 def _check_configuration() -> None:
     """Fail before Airflow starts on what no retry can fix: the registry, settings, warehouse URL."""
+    from shengliang.daily import check_text_configuration
     from shengliang.registry import env_lookup, load_registry
     from shengliang.settings import PipelineSettings
     from warehouse.db import open_warehouse
     from warehouse.migrate import upgrade_url
 
-    load_registry(settings.accounts_file(), lookup=env_lookup)
+    registry = load_registry(settings.accounts_file(), lookup=env_lookup)
     PipelineSettings.from_env()
+    check_text_configuration(account.brand.dictionary for account in registry.accounts)
     before, after = upgrade_url(settings.warehouse_url())
     if before != after:
         print(f"      warehouse schema migrated: {before or 'empty'} -> {after} (shengliang db upgrade)")

@@ -14,7 +14,14 @@ from typing import Any
 from extractors.lake import RawLake, new_run_id
 from shengliang import settings as paths
 from shengliang import wechat_pipeline, weibo_pipeline
-from shengliang.daily import RunWindow, check_results, read_staged, staged_folder, write_staged
+from shengliang.daily import (
+    RunWindow,
+    check_results,
+    check_text_configuration,
+    read_staged,
+    staged_folder,
+    write_staged,
+)
 from shengliang.registry import PLATFORMS, Registry, SecretLookup, env_lookup, load_registry
 from shengliang.settings import ConfigError, PipelineSettings
 from warehouse.db import open_warehouse, safe_url
@@ -41,6 +48,7 @@ def plan(platform: str, data_date: date, lookup: SecretLookup = env_lookup) -> l
     _check_platform(platform)
     settings = PipelineSettings.from_env()
     registry = _registry(lookup)
+    check_text_configuration(account.brand.dictionary for account in registry.for_platform(platform))
     planner = weibo_pipeline.plan_weibo_run if platform == "weibo" else wechat_pipeline.plan_wechat_run
     with open_warehouse(paths.warehouse_url()) as engine:
         batches = planner(registry, engine, _window(data_date), settings.accounts_per_batch)

@@ -142,7 +142,7 @@ def format_weibo_summary(summary: WeiboDaySummary) -> str:
         "  sentiment of that day's posts: "
         + ", ".join(f"{counts.get(label, 0)} {label}" for label in ("positive", "neutral", "negative"))
     )
-    lines.append(f"  employee posts naming a confidential term: {len(summary.flagged_posts)}")
+    lines.append(f"  employee posts that day naming a confidential term: {len(summary.flagged_posts)}")
     lines += [f"    {account}: {terms}" for account, terms in summary.flagged_posts[:5]]
     lines.append("  words rising fastest against their 7-day baseline:")
     lines += [

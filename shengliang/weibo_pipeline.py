@@ -350,8 +350,12 @@ def transform_weibo_day(
         out.posts.append(row)
         published[post_id] = row["published_at"]
         followers_known.setdefault(post_id, row["author_followers_at_publish"])
+        original = status.get("retweeted_status")
+        original_text = str(original.get("text") or "") if isinstance(original, dict) else ""
         text = analyzer(account.brand.dictionary).analyze_clean(
-            clean, check_confidential=account.kind == "employee"
+            clean,
+            check_confidential=account.kind == "employee",
+            original=clean_weibo_text(original_text) if original_text else None,
         )
         row["sentiment_score"] = text.sentiment.score
         row["sentiment_label"] = text.sentiment.label

@@ -470,3 +470,19 @@ def test_terms_of_tokens_gives_what_terms_gives(raw: str, tmp_path) -> None:
     counts, words = segmenter.term_counts_of_tokens(segmenter.tokenize(clean.own_text))
     assert counts == count_terms(expected)
     assert words == [term.term for term in expected if term.kind == "word"]
+
+
+@pytest.mark.parametrize("backend", ["rjieba", "jieba"])
+def test_all_chinese_user_terms_across_run_boundaries_stay_whole(backend: str, tmp_path) -> None:
+    from transforms.weibo_text import clean_weibo_text
+
+    dictionary = tmp_path / "brand.dict"
+    dictionary.write_text("三只松鼠 1000 nz\n两个黄鹂\n不二家\n喝一杯\n", encoding="utf-8")
+    segmenter = Segmenter(user_dictionaries=[dictionary], backend=backend)
+    assert segmenter.tokenize("我最爱三只松鼠的坚果") == ["我", "最", "爱", "三只松鼠", "的", "坚果"]
+    assert segmenter.tokenize("两个黄鹂鸣翠柳")[0] == "两个黄鹂"
+    assert segmenter.tokenize("不二家的糖")[0] == "不二家"
+    assert "喝一杯" in segmenter.tokenize("想喝一杯奶茶")
+    assert segmenter.tokenize("我买了三只小狗")[3:5] == ["三", "只"]  # the rule still holds elsewhere
+    clean = clean_weibo_text("我最爱三只松鼠的坚果，想喝一杯")
+    assert segmenter.terms_of_tokens(segmenter.tokenize(clean.own_text)) == segmenter.terms(clean)

@@ -8,6 +8,7 @@ from collections import defaultdict
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy import text
 
 from shengliang import settings
@@ -28,9 +29,10 @@ def test_posts_carry_sentiment_keywords_and_confidential_flags(pipeline_env: Pat
     run_day(sandbox, DATA_DATE)
     posts = query(
         "SELECT p.post_id, a.kind, p.clean_text, p.sentiment_score, p.sentiment_label,"
-        " p.confidential_terms, p.is_flagged_confidential"
+        " p.confidential_terms, p.is_flagged_confidential, p.original_post_id"
         " FROM fct_post p JOIN dim_account a ON a.account_key = p.account_key"
     )
+    clean_texts = {row[0]: row[2] for row in posts}
     assert len(posts) > 100
     labels = {row[4] for row in posts}
     assert labels <= {"positive", "neutral", "negative"} and "positive" in labels
@@ -38,15 +40,21 @@ def test_posts_carry_sentiment_keywords_and_confidential_flags(pipeline_env: Pat
 
     terms = [fold_term(term) for term in read_confidential_terms(LEXICON)]
     flagged = set()
-    for post_id, kind, clean_text, _score, _label, found, is_flagged in posts:
+    for post_id, kind, clean_text, _score, _label, found, is_flagged, original_id in posts:
         if kind == "brand":
             assert found is None and is_flagged is False, post_id
             continue
-        # An independent check: a plain substring search over the folded text.
+        # An independent check: a plain substring search over the folded text and the reposted original.
         expected = {term for term in terms if term in fold_term(clean_text)}
-        assert {fold_term(term) for term in json.loads(found)} == expected, post_id
-        assert is_flagged is bool(expected)
-        if expected:
+        if original_id in clean_texts:
+            expected |= {term for term in terms if term in fold_term(clean_texts[original_id])}
+        got = {fold_term(term) for term in json.loads(found)}
+        if original_id and original_id not in clean_texts:
+            assert got >= expected, post_id  # the original is not in the warehouse to compare with
+        else:
+            assert got == expected, post_id
+        assert is_flagged is bool(got)
+        if got:
             flagged.add(post_id)
     assert flagged, "the sandbox's employees leak an unreleased name now and then"
 
@@ -99,3 +107,52 @@ def test_term_daily_and_rising_terms_follow_the_posts(pipeline_env: Path, sandbo
         assert float(baseline) == before / 7
         assert abs(float(ratio) - (today + 1) / (before / 7 + 1)) < 1e-9
     assert [float(row[5]) for row in rising] == sorted((float(row[5]) for row in rising), reverse=True)
+
+
+def test_a_bad_confidential_lexicon_stops_the_plan_with_one_message(
+    pipeline_env: Path, tmp_path: Path, monkeypatch
+) -> None:
+    from shengliang import jobs
+    from shengliang.daily import analyzer_for
+    from shengliang.settings import ConfigError
+
+    lexicon = tmp_path / "confidential.txt"
+    lexicon.write_text("极光X6\tcodename\textra\n", encoding="utf-8")
+    monkeypatch.setenv("SHENGLIANG_CONFIDENTIAL_TERMS", str(lexicon))
+    analyzer_for.cache_clear()
+    from shengliang import daily
+
+    daily._confidential_matcher.cache_clear()
+    try:
+        with pytest.raises(ConfigError, match=rf"{lexicon}:1: "):
+            jobs.plan("weibo", DATA_DATE)
+        monkeypatch.setenv("SHENGLIANG_CONFIDENTIAL_TERMS", str(tmp_path / "missing.txt"))
+        with pytest.raises(ConfigError, match="missing.txt: no such file.*SHENGLIANG_CONFIDENTIAL_TERMS"):
+            jobs.plan("wechat", DATA_DATE)
+    finally:
+        analyzer_for.cache_clear()
+        daily._confidential_matcher.cache_clear()
+
+
+def test_upgrading_to_0002_fills_daily_terms_from_what_is_loaded(pipeline_env: Path, sandbox) -> None:
+    from alembic import command
+    from sqlalchemy import create_engine
+
+    from warehouse.migrate import _config, upgrade
+
+    run_day(sandbox, DATA_DATE)
+    daily_sql = (
+        "SELECT stat_date, platform, account_kind, term, term_kind, posts, occurrences FROM fct_term_daily"
+    )
+    loaded = sorted(query(daily_sql))
+    assert loaded
+    engine = create_engine(settings.warehouse_url())
+    try:
+        config = _config()
+        with engine.begin() as conn:
+            config.attributes["connection"] = conn
+            command.downgrade(config, "0001")
+        assert upgrade(engine) == ("0001", "0002")
+    finally:
+        engine.dispose()
+    assert sorted(query(daily_sql)) == loaded

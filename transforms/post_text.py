@@ -43,23 +43,49 @@ class PostTextAnalyzer:
         self.keyword_extractor = keyword_extractor or KeywordExtractor(stopwords=segmenter.stopwords)
         self.confidential = confidential or ConfidentialMatcher.from_config()
 
-    def analyze(self, raw_text: str, *, check_confidential: bool) -> PostText:
-        """`check_confidential` (employee posts) matches the confidential lexicon over the whole text,
-        repost chain included: an employee who reposts a leak spreads it too."""
-        clean = clean_weibo_text(raw_text)
-        return self.analyze_clean(clean, check_confidential=check_confidential)
+    def analyze(
+        self, raw_text: str, *, check_confidential: bool, original_text: str | None = None
+    ) -> PostText:
+        """One post. `original_text` is the text of the post it reposts (Weibo's retweeted_status),
+        which the `//@` chain does not hold."""
+        original = clean_weibo_text(original_text) if original_text else None
+        return self.analyze_clean(
+            clean_weibo_text(raw_text), check_confidential=check_confidential, original=original
+        )
 
-    def analyze_clean(self, clean: CleanText, *, check_confidential: bool) -> PostText:
-        tokens = self.segmenter.tokenize(clean.own_text) if clean.own_text else []
-        sentiment = self.scorer.score_tokens(tokens)
-        if sentiment.score == 0 and clean.chain:
-            # Own words without sentiment ("转发微博"): the post passes on what the chain says.
+    def analyze_clean(
+        self, clean: CleanText, *, check_confidential: bool, original: CleanText | None = None
+    ) -> PostText:
+        """Sentiment reads the author's own words; when they carry none ("转发微博"), the repost chain,
+        then the reposted original, as `shengliang sentiment eval` does. `check_confidential`
+        (employee posts) matches the lexicon over the whole text and the reposted original: an
+        employee who reposts a leak spreads it too."""
+        tokenize = self.segmenter.tokenize
+        tokens = tokenize(clean.own_text) if clean.own_text else []
+        sentiment, has_signal = self.scorer.score_with_signal(tokens)
+        if not has_signal:
+            for fallback in self._fallback_tokens(clean, original):
+                fallback_sentiment, fallback_signal = self.scorer.score_with_signal(fallback)
+                if fallback_signal:
+                    sentiment = fallback_sentiment
+                    break
+        term_counts, words = self.segmenter.term_counts_of_tokens(tokens)
+        keywords = self.keyword_extractor.keywords(words, top_k=KEYWORDS_PER_POST)
+        found = None
+        if check_confidential:
+            found = self.confidential.find(clean.text)
+            if original is not None:
+                found = list(dict.fromkeys(found + self.confidential.find(original.text)))
+        return PostText(clean, term_counts, sentiment, keywords, found)
+
+    def _fallback_tokens(self, clean: CleanText, original: CleanText | None) -> list[list[str]]:
+        fallbacks = []
+        if clean.chain:
             chain_tokens: list[str] = []
             for link in clean.chain:
                 chain_tokens += self.segmenter.tokenize(link.text)
                 chain_tokens.append("。")  # windows never cross from one link to the next
-            sentiment = self.scorer.score_tokens(chain_tokens)
-        term_counts, words = self.segmenter.term_counts_of_tokens(tokens)
-        keywords = self.keyword_extractor.keywords(words, top_k=KEYWORDS_PER_POST)
-        found = self.confidential.find(clean.text) if check_confidential else None
-        return PostText(clean, term_counts, sentiment, keywords, found)
+            fallbacks.append(chain_tokens)
+        if original is not None and original.own_text:
+            fallbacks.append(self.segmenter.tokenize(original.own_text))
+        return fallbacks

@@ -50,6 +50,9 @@ BACKENDS = ("rjieba", "jieba")
 # Latin names and versions (iPhone 15, Mate60, v2.3.1) are words. Bare numbers ("2018", "3.5") are dropped.
 TERM_KINDS = ("word", "topic", "mention", "emoticon", "link", "number", "date")
 _TOKEN_KIND_MEMO_LIMIT = 500_000
+# Longer tokens (a very long link, base64 pasted into a post) are not terms: the warehouse's term
+# columns hold 200 characters.
+MAX_TERM_CHARS = 200
 _UNKNOWN = object()
 
 # --- protected-token patterns -----------------------------------------------------------------------
@@ -112,11 +115,12 @@ def _chinese_run(term_firsts: str = "", term: str = "") -> str:
     """A run of Chinese characters; it also stops where `term` matches (chars `term_firsts` start it)."""
     firsts = "".join(char for char in term_firsts if char not in _BOUNDARY_CHARS)
     stop_at_term = f"|(?!{term})[{firsts}]" if firsts else ""
+    guard = f"(?!{term})" if term else ""  # boundary characters also stop where a user term starts
     # Possessive quantifiers: a run never gives characters back.
     return (
         rf"(?={_CHINESE_CHAR})(?:{_chinese_class_without(_BOUNDARY_CHARS + firsts)}++{stop_at_term}"
-        rf"|[{_NUMERAL}](?![{_MEASURE}])|不(?![是能要会敢])|[就也都又才](?!是))*+"
-        rf"(?:[{_NUMERAL}](?=[{_MEASURE}])|不(?=[是能要会敢])|[就也都又才](?=是))?"
+        rf"|{guard}[{_NUMERAL}](?![{_MEASURE}])|{guard}不(?![是能要会敢])|{guard}[就也都又才](?!是))*+"
+        rf"(?:{guard}[{_NUMERAL}](?=[{_MEASURE}])|{guard}不(?=[是能要会敢])|{guard}[就也都又才](?=是))?"
     )
 
 
@@ -142,12 +146,13 @@ def _backend_run(term_firsts: str = "", term: str = "") -> str:
     """
     firsts = "".join(char for char in term_firsts if char not in _BOUNDARY_CHARS)
     stop_at_term = f"|(?!{term})[{firsts}]" if firsts else ""
+    guard = f"(?!{term})" if term else ""
     mark = rf"[^\w\s#@\[+&._%\-{_JIEBA_RS_HAN_EXTRA}]"
-    run_end = rf"[{_NUMERAL}](?=[{_MEASURE}])|不(?=[是能要会敢])|[就也都又才](?=是)"
+    run_end = rf"{guard}[{_NUMERAL}](?=[{_MEASURE}])|{guard}不(?=[是能要会敢])|{guard}[就也都又才](?=是)"
     # Possessive, like _chinese_run(); "text_mark" is the back-referenced lone mark.
     return (
         rf"(?:{_chinese_class_without(_BOUNDARY_CHARS + firsts)}++{stop_at_term}"
-        rf"|[{_NUMERAL}](?![{_MEASURE}])|不(?![是能要会敢])|[就也都又才](?!是)"
+        rf"|{guard}[{_NUMERAL}](?![{_MEASURE}])|{guard}不(?![是能要会敢])|{guard}[就也都又才](?!是)"
         rf"|(?P<text_mark>{mark})(?!(?P=text_mark)))++(?:{run_end})?"
         rf"|{run_end}"
     )
@@ -332,7 +337,7 @@ class Segmenter:
                 continue
             terms.append(Term(value, kind))
         terms.extend(Term(char, "word") for char in text[position:] if self._is_kept(char))
-        return terms
+        return [term for term in terms if len(term.term) <= MAX_TERM_CHARS]
 
     def terms_of_tokens(self, tokens: Sequence[str]) -> list[Term]:
         """What `terms` gives, from tokens `tokenize` already made (the pipeline segments once).
@@ -367,6 +372,8 @@ class Segmenter:
         return dict(counts), words
 
     def _token_kind(self, token: str) -> str | None:
+        if len(token) > MAX_TERM_CHARS:
+            return None
         match = self._named_re.fullmatch(token)
         group = match.lastgroup if match else None
         if group is None or group == "chinese":
@@ -408,15 +415,24 @@ def _compile_patterns(user_words: tuple[str, ...]) -> tuple[re.Pattern[str], re.
     latin_terms = sorted(
         {word for word in user_words if _NON_CJK_RE.search(word)}, key=lambda word: (-len(word), word)
     )
+    # So do all-CJK terms with a character where a run may be cut (三只松鼠: numeral + measure word).
+    boundary_terms = sorted(
+        {word for word in user_words if word not in latin_terms and any(c in _BOUNDARY_CHARS for c in word)},
+        key=lambda word: (-len(word), word),
+    )
     alternatives: list[tuple[str, str]] = []
     chinese, backend_run = _chinese_run(), _backend_run()
-    if latin_terms:
-        terms = "|".join(re.escape(word) for word in latin_terms)
-        user = rf"(?i:{terms})[{_LATIN}0-9０-９]*"
+    if latin_terms or boundary_terms:
+        pieces = []
+        if latin_terms:
+            pieces.append(rf"(?i:{'|'.join(re.escape(word) for word in latin_terms)})[{_LATIN}0-9０-９]*")
+        if boundary_terms:
+            pieces.append("|".join(re.escape(word) for word in boundary_terms))
+        user = "(?:" + "|".join(pieces) + ")"
         alternatives.append(("user", user))
         # A Chinese run must stop where such a term starts ("新的极光X5"); only the terms' first
         # characters pay for the look-ahead.
-        firsts = "".join(sorted({word[0] for word in latin_terms if _CJK_RE.match(word[0])}))
+        firsts = "".join(sorted({word[0] for word in latin_terms + boundary_terms if _CJK_RE.match(word[0])}))
         chinese, backend_run = _chinese_run(firsts, user), _backend_run(firsts, user)
     alternatives += [
         ("chinese", chinese),

@@ -71,7 +71,7 @@ _MAX_CACHED_TOKENS = 500_000
 _NONE, _WORD, _EMOTICON, _NEGATION, _DEGREE, _CONTRAST, _PREFIX = range(7)
 
 # A token starting with one of these ends a clause: negation and degree windows do not cross it.
-_BOUNDARY_CHARS = frozenset("，。！？；,.!?;…~～、：:\n—「」“”\"《》()（）/")
+_BOUNDARY_CHARS = frozenset('，。！？；,.!?;…~～、：:\n—「」“”"《》()（）/')
 _TRAILING_PARTICLES = "了啦啊呀哦吧呢嘛哒滴的噢喔哈呐咯喽哇嘞"
 _INTENSIFYING_SUFFIXES = ("死了", "死", "极了", "极", "坏了", "透了", "爆了", "炸了", "哭了", "翻了", "惨了")
 _REPEAT_233_RE = re.compile(r"^23{2,}$")
@@ -172,13 +172,22 @@ class SentimentScorer:
         tokenize = tokenize or default_tokenizer()
         clean = clean_weibo_text(raw_text)
         tokens = tokenize(clean.own_text) if clean.own_text else []
-        if not clean.chain or self._pass(tokens)[1] > 0:
+        if not clean.chain or self.has_signal(tokens):
             return tokens
         chain_tokens: list[str] = []
         for link in clean.chain:  # each link its own clause: windows never cross from one to the next
             chain_tokens.extend(tokenize(link.text))
             chain_tokens.append("。")
         return chain_tokens
+
+    def score_with_signal(self, tokens: Sequence[str]) -> tuple[Sentiment, bool]:
+        """score_tokens and has_signal in one pass."""
+        total, hits, model_sum = self._pass(tokens)
+        return self._finish(total, model_sum), hits > 0
+
+    def has_signal(self, tokens: Sequence[str]) -> bool:
+        """Whether the tokens hold any sentiment word or emoticon (else callers read the repost chain)."""
+        return self._pass(tokens)[1] > 0
 
     def lexicon_score(self, tokens: Sequence[str]) -> float:
         """The lexicon-only score in [-1, 1], whatever model is loaded (the model's input feature)."""
@@ -257,7 +266,9 @@ class SentimentScorer:
                 total *= CONTRAST_FACTOR
         model_sum = 0.0
         if self._model is not None:
-            model_sum = sum(map(self._model.token_weights.get, tokens, repeat(0.0, count)))
+            # Presence, not counts: the model was trained on each post's distinct tokens.
+            distinct = set(tokens)
+            model_sum = sum(map(self._model.token_weights.get, distinct, repeat(0.0, len(distinct))))
         return total, hits, model_sum
 
     def _finish(self, total: float, model_sum: float) -> Sentiment:
@@ -642,6 +653,7 @@ def train_model(
 
 
 def write_model(model: dict[str, object], path: str | Path) -> None:
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
     Path(path).write_text(json.dumps(model, ensure_ascii=False, sort_keys=True) + "\n", encoding="utf-8")
 
 
@@ -659,4 +671,3 @@ def _read_model(path: Path) -> _Model:
         return _Model(float(data["bias"]), float(data["lexicon_weight"]), weights)
     except (KeyError, TypeError, ValueError, AttributeError) as error:
         raise SentimentDataError(f"{path}: malformed sentiment model ({error!r})") from None
-

@@ -303,8 +303,9 @@ SELECT
     today.term_kind,
     today.posts,
     today.occurrences,
-    COALESCE(SUM(before.occurrences), 0) / 7.0 AS baseline_daily_occurrences,
-    (today.occurrences + 1.0) / (COALESCE(SUM(before.occurrences), 0) / 7.0 + 1.0) AS rise_ratio
+    CAST(COALESCE(SUM(before.occurrences), 0) AS DOUBLE PRECISION) / 7 AS baseline_daily_occurrences,
+    CAST(today.occurrences + 1 AS DOUBLE PRECISION)
+        / (CAST(COALESCE(SUM(before.occurrences), 0) AS DOUBLE PRECISION) / 7 + 1) AS rise_ratio
 FROM fct_term_daily AS today
 LEFT JOIN fct_term_daily AS before
     ON before.platform = today.platform

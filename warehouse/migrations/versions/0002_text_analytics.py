@@ -26,8 +26,9 @@ SELECT
     today.term_kind,
     today.posts,
     today.occurrences,
-    COALESCE(SUM(before.occurrences), 0) / 7.0 AS baseline_daily_occurrences,
-    (today.occurrences + 1.0) / (COALESCE(SUM(before.occurrences), 0) / 7.0 + 1.0) AS rise_ratio
+    CAST(COALESCE(SUM(before.occurrences), 0) AS DOUBLE PRECISION) / 7 AS baseline_daily_occurrences,
+    CAST(today.occurrences + 1 AS DOUBLE PRECISION)
+        / (CAST(COALESCE(SUM(before.occurrences), 0) AS DOUBLE PRECISION) / 7 + 1) AS rise_ratio
 FROM fct_term_daily AS today
 LEFT JOIN fct_term_daily AS before
     ON before.platform = today.platform
@@ -55,7 +56,9 @@ def upgrade() -> None:
     )
     op.add_column(
         "fct_post",
-        sa.Column("sentiment_label", sa.String(length=8), nullable=True, comment="positive, neutral or negative"),
+        sa.Column(
+            "sentiment_label", sa.String(length=8), nullable=True, comment="positive, neutral or negative"
+        ),
     )
     op.add_column(
         "fct_post",
@@ -79,7 +82,10 @@ def upgrade() -> None:
     op.create_table(
         "fct_post_keyword",
         sa.Column(
-            "post_id", sa.String(length=48), nullable=False, comment="Weibo post idstr or WeChat article msgid"
+            "post_id",
+            sa.String(length=48),
+            nullable=False,
+            comment="Weibo post idstr or WeChat article msgid",
         ),
         sa.Column("keyword", sa.String(length=200), nullable=False),
         sa.Column("weight", sa.Double(), nullable=False, comment="term frequency in the post x IDF"),
@@ -102,6 +108,15 @@ def upgrade() -> None:
         "base of the v_rising_terms view. Rebuilt for each publish date a load touches.",
     )
     op.execute(f"CREATE VIEW v_rising_terms AS {RISING_TERMS_SQL}")
+    # Daily terms of what is already loaded, so the view has a baseline from the first day.
+    for posts, post_id in (("fct_post", "post_id"), ("fct_article", "msgid")):
+        op.execute(
+            "INSERT INTO fct_term_daily (stat_date, platform, account_kind, term, term_kind, posts, occurrences) "
+            "SELECT p.publish_date, a.platform, a.kind, t.term, t.term_kind, count(*), sum(t.term_count) "
+            f"FROM fct_post_term t JOIN {posts} p ON p.{post_id} = t.post_id "
+            "JOIN dim_account a ON a.account_key = p.account_key "
+            "GROUP BY p.publish_date, a.platform, a.kind, t.term, t.term_kind"
+        )
 
 
 def downgrade() -> None:
