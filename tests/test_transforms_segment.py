@@ -252,9 +252,10 @@ def test_files_are_read_only_at_construction(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("line", "message"),
     [
-        ("极光X5 Pro 20000 nz", "no spaces in the word"),
+        ("极光X5 Pro 20000 nz", "a word without spaces"),
         ("山海·茶饮 20000", "cannot keep"),
         ("山海茶饮 0", "freq 0"),
+        ("山海 100 NZ", "lower-case part-of-speech tag"),
     ],
 )
 def test_bad_dictionary_lines_raise(tmp_path: Path, line: str, message: str) -> None:

@@ -534,7 +534,10 @@ def _read_user_dictionary(path: str | Path) -> list[_DictionaryEntry]:
         tag = rest.pop(0) if rest and re.fullmatch(r"[a-z]+", rest[0]) else None
         where = f"{path}:{line_number}"
         if rest:
-            raise ValueError(f"{where}: expected 'word [freq] [tag]' (no spaces in the word), got {line!r}")
+            raise ValueError(
+                f"{where}: expected 'word [freq] [tag]' (a word without spaces, a whole-number freq, a "
+                f"lower-case part-of-speech tag such as nz), got {line!r}"
+            )
         if not _JIEBA_WORD_RE.fullmatch(word):
             allowed = "CJK, letters, digits and +#&._%-"
             raise ValueError(f"{where}: jieba cannot keep {word!r} whole (only {allowed})")
