@@ -47,8 +47,7 @@ from shengliang.daily import (
 )
 from shengliang.registry import Account, Registry, SecretLookup
 from shengliang.settings import BEIJING, ConfigError, PipelineSettings
-from transforms.post_text import KEYWORDS_PER_POST, PostTextAnalyzer
-from transforms.segment import count_terms
+from transforms.post_text import PostTextAnalyzer
 from transforms.wechat import (
     article_summary_rows,
     article_total_rows,
@@ -278,10 +277,9 @@ def _article_rows(
             }
         )
         # Official brand articles: terms and keywords; sentiment and confidential flags are for posts.
-        segmented = analyzer.segmenter.terms(clean)
-        terms += term_rows(msgid, count_terms(segmented))
-        words = [term.term for term in segmented if term.kind == "word"]
-        keywords += keyword_rows(msgid, analyzer.keyword_extractor.keywords(words, top_k=KEYWORDS_PER_POST))
+        term_counts, article_keywords = analyzer.terms_and_keywords(clean.own_text)
+        terms += term_rows(msgid, term_counts)
+        keywords += keyword_rows(msgid, article_keywords)
     return articles, terms, keywords
 
 

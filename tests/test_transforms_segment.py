@@ -449,28 +449,52 @@ def test_one_backend_call_per_text_matches_cutting_each_run(text: str, backend: 
 
 
 @pytest.mark.parametrize(
-    "raw",
+    ("raw", "expected"),
     [
-        "#山海茶饮新品#今天喝到了冷萃茉莉，真的好喝[哈哈] @小山同学 http://t.cn/A6abcd",
-        "2026年11月23日发布iPhone 15 Pro，售价5999元，涨了20%！！！",
-        "我不是说了吗，这个版本v2.3.1就是不行……转发微博",
-        "",
+        (
+            "#山海茶饮新品#今天喝到了冷萃茉莉，真的好喝[哈哈] @小山同学 http://t.cn/A6abcd",
+            [
+                ("#山海茶饮新品#", "topic"),
+                ("喝到", "word"),
+                ("冷萃茉莉", "word"),
+                ("好喝", "word"),
+                ("[哈哈]", "emoticon"),
+                ("@小山同学", "mention"),
+                ("http://t.cn/A6abcd", "link"),
+            ],
+        ),
+        (
+            "2026年11月23日发布iPhone 15 Pro，售价5999元，涨了20%！！！",
+            [
+                ("2026年11月23日", "date"),
+                ("发布", "word"),
+                ("iPhone 15 Pro", "word"),
+                ("售价", "word"),
+                ("5999元", "number"),
+                ("涨", "word"),
+                ("20%", "number"),
+            ],
+        ),
+        (
+            "我不是说了吗，这个版本v2.3.1就是不行……转发微博",
+            [("版本", "word"), ("v2.3.1", "word"), ("不行", "word")],
+        ),
+        ("", []),
     ],
 )
-def test_terms_of_tokens_gives_what_terms_gives(raw: str, tmp_path) -> None:
+def test_terms_their_counts_and_words_from_one_tokenization(raw: str, expected: list, tmp_path) -> None:
     from transforms.weibo_text import clean_weibo_text
 
     dictionary = tmp_path / "brand.dict"
     dictionary.write_text("冷萃茉莉 10 n\n极光X5\n", encoding="utf-8")
     segmenter = Segmenter(user_dictionaries=[dictionary])
     clean = clean_weibo_text(raw)
-    expected = segmenter.terms(clean)
-    assert segmenter.terms_of_tokens(segmenter.tokenize(clean.own_text)) == expected
+    assert [(term.term, term.kind) for term in segmenter.terms(clean)] == expected
     # The remembered kinds give the same answer the second time.
-    assert segmenter.terms_of_tokens(segmenter.tokenize(clean.own_text)) == expected
+    assert [(term.term, term.kind) for term in segmenter.terms(clean)] == expected
     counts, words = segmenter.term_counts_of_tokens(segmenter.tokenize(clean.own_text))
-    assert counts == count_terms(expected)
-    assert words == [term.term for term in expected if term.kind == "word"]
+    assert counts == {pair: 1 for pair in expected}
+    assert words == [term for term, kind in expected if kind == "word"]
 
 
 @pytest.mark.parametrize("backend", ["rjieba", "jieba"])
@@ -486,4 +510,4 @@ def test_all_chinese_user_terms_across_run_boundaries_stay_whole(backend: str, t
     assert "喝一杯" in segmenter.tokenize("想喝一杯奶茶")
     assert segmenter.tokenize("我买了三只小狗")[3:5] == ["三", "只"]  # the rule still holds elsewhere
     clean = clean_weibo_text("我最爱三只松鼠的坚果，想喝一杯")
-    assert segmenter.terms_of_tokens(segmenter.tokenize(clean.own_text)) == segmenter.terms(clean)
+    assert [term.term for term in segmenter.terms(clean)] == ["爱", "三只松鼠", "坚果", "喝一杯"]

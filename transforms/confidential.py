@@ -15,11 +15,12 @@ distinct first characters.
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import ahocorasick_rs
+
+from transforms.weibo_text import normalize_text
 
 __all__ = [
     "CONFIDENTIAL_TERMS_ENV",
@@ -33,13 +34,6 @@ __all__ = [
 
 CONFIDENTIAL_TERMS_ENV = "SHENGLIANG_CONFIDENTIAL_TERMS"
 DEFAULT_CONFIDENTIAL_TERMS_PATH = Path(__file__).resolve().parent.parent / "config" / "confidential_terms.txt"
-
-# The cleaner's normalization (transforms/weibo_text.py), applied to terms so a term typed with
-# full-width letters or doubled spaces still matches cleaned text: full-width ASCII forms
-# U+FF01-U+FF5E to U+0021-U+007E, ideographic space to a space, whitespace runs to one space.
-_HALF_WIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)}
-_HALF_WIDTH[0x3000] = 0x20
-_WHITESPACE_RE = re.compile(r"\s+")
 
 
 class LexiconError(ValueError):
@@ -58,8 +52,9 @@ def confidential_terms_path() -> Path:
 
 
 def fold_term(text: str) -> str:
-    """The matching key of a term: cleaner-normalized, then lower-cased (Latin case folding)."""
-    return _WHITESPACE_RE.sub(" ", text.translate(_HALF_WIDTH)).strip().lower()
+    """The matching key of a term: normalized as the cleaner normalizes post text (so a term typed with
+    full-width letters or doubled spaces still matches), then lower-cased (Latin case folding)."""
+    return normalize_text(text).lower()
 
 
 def read_confidential_terms(path: Path | str) -> dict[str, str | None]:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from transforms.confidential import ConfidentialMatcher
 from transforms.keywords import KeywordExtractor
 from transforms.segment import Segmenter
-from transforms.sentiment import Sentiment, SentimentScorer, configured_scorer
+from transforms.sentiment import Sentiment, SentimentScorer, chain_tokens, configured_scorer
 from transforms.weibo_text import CleanText, clean_weibo_text
 
 __all__ = ["KEYWORDS_PER_POST", "PostText", "PostTextAnalyzer"]
@@ -69,8 +69,7 @@ class PostTextAnalyzer:
                 if fallback_signal:
                     sentiment = fallback_sentiment
                     break
-        term_counts, words = self.segmenter.term_counts_of_tokens(tokens)
-        keywords = self.keyword_extractor.keywords(words, top_k=KEYWORDS_PER_POST)
+        term_counts, keywords = self._terms_and_keywords(tokens)
         found = None
         if check_confidential:
             found = self.confidential.find(clean.text)
@@ -78,14 +77,20 @@ class PostTextAnalyzer:
                 found = list(dict.fromkeys(found + self.confidential.find(original.text)))
         return PostText(clean, term_counts, sentiment, keywords, found)
 
+    def terms_and_keywords(self, text: str) -> tuple[dict[tuple[str, str], int], list[tuple[str, float]]]:
+        """Term counts and keywords alone (WeChat articles: no sentiment, no confidential check)."""
+        return self._terms_and_keywords(self.segmenter.tokenize(text))
+
+    def _terms_and_keywords(
+        self, tokens: list[str]
+    ) -> tuple[dict[tuple[str, str], int], list[tuple[str, float]]]:
+        term_counts, words = self.segmenter.term_counts_of_tokens(tokens)
+        return term_counts, self.keyword_extractor.keywords(words, top_k=KEYWORDS_PER_POST)
+
     def _fallback_tokens(self, clean: CleanText, original: CleanText | None) -> list[list[str]]:
         fallbacks = []
         if clean.chain:
-            chain_tokens: list[str] = []
-            for link in clean.chain:
-                chain_tokens += self.segmenter.tokenize(link.text)
-                chain_tokens.append("。")  # windows never cross from one link to the next
-            fallbacks.append(chain_tokens)
+            fallbacks.append(chain_tokens(clean.chain, self.segmenter.tokenize))
         if original is not None and original.own_text:
             fallbacks.append(self.segmenter.tokenize(original.own_text))
         return fallbacks

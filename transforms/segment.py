@@ -311,65 +311,38 @@ class Segmenter:
         return cut(text)
 
     def terms(self, clean: CleanText) -> list[Term]:
-        """Terms of `clean.own_text` in order, from the same tokenization as `tokenize`.
+        """Terms of `clean.own_text` in order: the tokens of `tokenize`, each with its kind.
 
         Words that are stopwords (exact or lower-cased match) or carry no letter, CJK character or
         emoji (punctuation, symbols like "~", bare numbers like "2018" or "3.5") are dropped; numbers
-        with units ("3.5万") and dates ("11月23日") are kept with kinds "number" and "date".
+        with units ("3.5万") and dates ("11月23日") are kept with kinds "number" and "date"; tokens over
+        MAX_TERM_CHARS are dropped.
         """
-        cut = self._cut or self._ready_cut()
-        text = clean.own_text
-        terms: list[Term] = []
-        position = 0
-        for match in self._named_re.finditer(text):
-            if match.start() > position:
-                gap = text[position : match.start()]
-                terms.extend(Term(char, "word") for char in gap if self._is_kept(char))
-            position = match.end()
-            group = match.lastgroup
-            assert group is not None  # every alternative is a named group
-            value = match.group()
-            if group == "chinese":
-                terms.extend(Term(word, "word") for word in cut(value) if self._is_kept(word))
-                continue
-            kind = _GROUP_KINDS[group]
-            if group == "plain_number" or kind == "space" or (kind == "word" and not self._is_kept(value)):
-                continue
-            terms.append(Term(value, kind))
-        terms.extend(Term(char, "word") for char in text[position:] if self._is_kept(char))
-        return [term for term in terms if len(term.term) <= MAX_TERM_CHARS]
+        return self.terms_of_tokens(self.tokenize(clean.own_text))
 
     def terms_of_tokens(self, tokens: Sequence[str]) -> list[Term]:
-        """What `terms` gives, from tokens `tokenize` already made (the pipeline segments once).
-
-        Each distinct token's kind (or that it is dropped) is worked out once and remembered.
-        """
-        kinds = self._token_kinds
-        if len(kinds) > _TOKEN_KIND_MEMO_LIMIT:
-            kinds.clear()
-        terms = []
-        for token in tokens:
-            kind = kinds.get(token, _UNKNOWN)
-            if kind is _UNKNOWN:
-                kind = kinds[token] = self._token_kind(token)
-            if kind is not None:
-                terms.append(Term(token, kind))
-        return terms
+        """`terms` of tokens `tokenize` already made (the pipeline segments once)."""
+        return [Term(token, kind) for token, kind in zip(tokens, self._kinds(tokens), strict=True) if kind]
 
     def term_counts_of_tokens(self, tokens: Sequence[str]) -> tuple[dict[tuple[str, str], int], list[str]]:
         """count_terms(terms_of_tokens(tokens)) and the "word" terms in order, without Term objects
         (the pipeline's hot path)."""
-        kinds_memo = self._token_kinds
-        if len(kinds_memo) > _TOKEN_KIND_MEMO_LIMIT:
-            kinds_memo.clear()
-        kinds = list(map(kinds_memo.get, tokens, repeat(_UNKNOWN)))
-        if _UNKNOWN in kinds:
-            for index, kind in enumerate(kinds):
-                if kind is _UNKNOWN:
-                    kinds[index] = kinds_memo[tokens[index]] = self._token_kind(tokens[index])
+        kinds = self._kinds(tokens)
         counts = Counter(pair for pair in zip(tokens, kinds, strict=True) if pair[1] is not None)
         words = [token for token, kind in zip(tokens, kinds, strict=True) if kind == "word"]
         return dict(counts), words
+
+    def _kinds(self, tokens: Sequence[str]) -> list[str | None]:
+        """Each token's term kind, None for a dropped token; worked out once per distinct token."""
+        memo = self._token_kinds
+        if len(memo) > _TOKEN_KIND_MEMO_LIMIT:
+            memo.clear()
+        kinds = list(map(memo.get, tokens, repeat(_UNKNOWN)))
+        if _UNKNOWN in kinds:
+            for index, kind in enumerate(kinds):
+                if kind is _UNKNOWN:
+                    kinds[index] = memo[tokens[index]] = self._token_kind(tokens[index])
+        return kinds
 
     def _token_kind(self, token: str) -> str | None:
         if len(token) > MAX_TERM_CHARS:

@@ -32,7 +32,7 @@ from itertools import compress, repeat
 from pathlib import Path
 
 from extractors.errors import ShengliangError
-from transforms.weibo_text import clean_weibo_text, iter_spans
+from transforms.weibo_text import RepostLink, clean_weibo_text, iter_spans
 
 __all__ = [
     "BINARY_RULE",
@@ -174,11 +174,7 @@ class SentimentScorer:
         tokens = tokenize(clean.own_text) if clean.own_text else []
         if not clean.chain or self.has_signal(tokens):
             return tokens
-        chain_tokens: list[str] = []
-        for link in clean.chain:  # each link its own clause: windows never cross from one to the next
-            chain_tokens.extend(tokenize(link.text))
-            chain_tokens.append("。")
-        return chain_tokens
+        return chain_tokens(clean.chain, tokenize)
 
     def score_with_signal(self, tokens: Sequence[str]) -> tuple[Sentiment, bool]:
         """score_tokens and has_signal in one pass."""
@@ -446,6 +442,15 @@ def _load_lexicons(directory: Path) -> _Lexicons:
 @lru_cache(maxsize=1)
 def _default_scorer() -> SentimentScorer:
     return SentimentScorer(_load_lexicons(LEXICON_DIR))
+
+
+def chain_tokens(chain: Sequence[RepostLink], tokenize: Callable[[str], list[str]]) -> list[str]:
+    """The tokens of a repost chain, each link its own clause: windows never cross from one to the next."""
+    tokens: list[str] = []
+    for link in chain:
+        tokens += tokenize(link.text)
+        tokens.append("。")
+    return tokens
 
 
 def configured_model_path() -> Path | None:

@@ -17,6 +17,7 @@ __all__ = [
     "RepostLink",
     "clean_weibo_text",
     "iter_spans",
+    "normalize_text",
     "SPAN_KINDS",
     "SPAN_PATTERNS",
 ]
@@ -172,6 +173,12 @@ def _strip_html(raw: str) -> str:
 
 def _translate_match(match: re.Match[str]) -> str:
     return _TRANSLATED[match.group()]
+
+
+def normalize_text(text: str) -> str:
+    """The cleaner's normalization of plain text: full-width forms to half-width, zero-width characters
+    removed, whitespace runs to one space, stripped."""
+    return _normalize(text)
 
 
 def _normalize(text: str) -> str:

@@ -216,9 +216,13 @@ def bulk_insert(conn: Connection, table: Table, rows: Rows) -> None:
     if not _row_count(rows):
         return
     staged = stage_rows(conn, table, rows)
+    _insert_staged(conn, table, staged)
+    _unstage(conn, staged)
+
+
+def _insert_staged(conn: Connection, table: Table, staged: TableClause) -> None:
     columns = [c.name for c in table.columns]
     conn.execute(table.insert().from_select(columns, select(*[staged.c[c] for c in columns])))
-    _unstage(conn, staged)
 
 
 def upsert(
@@ -281,8 +285,7 @@ def replace_snapshot(conn: Connection, snapshot_date: date, rows: Rows) -> None:
     of_the_day = and_(table.c.snapshot_date == snapshot_date, table.c.account_key.in_(accounts))
     if conn.dialect.name == "postgresql":
         conn.execute(delete(table).where(of_the_day))
-        columns = [c.name for c in table.columns]
-        conn.execute(table.insert().from_select(columns, select(*[staged.c[c] for c in columns])))
+        _insert_staged(conn, table, staged)
     else:
         _merge(conn, table, staged)
         still_there = (
