@@ -84,16 +84,17 @@ class PipelineSettings:
         )
 
 
-SEGMENTER_BACKENDS = ("rjieba", "jieba")
+SEGMENTER_BACKENDS = ("jieba-c", "rjieba", "jieba")
 
 
 def segmenter_backend() -> str:
-    """The segmentation backend from SHENGLIANG_SEGMENTER: "rjieba" (default, fast) or "jieba" (reference)."""
+    """The segmentation backend from SHENGLIANG_SEGMENTER: "jieba-c" (default: jieba in C, jieba's
+    tokens), "rjieba" (jieba-rs) or "jieba" (the Python reference)."""
     raw = os.environ.get("SHENGLIANG_SEGMENTER")
     if raw is None or raw.strip() == "":
         return SEGMENTER_BACKENDS[0]
     value = raw.strip().lower()
     if value not in SEGMENTER_BACKENDS:
-        allowed = " or ".join(SEGMENTER_BACKENDS)
+        allowed = ", ".join(SEGMENTER_BACKENDS[:-1]) + " or " + SEGMENTER_BACKENDS[-1]
         raise ConfigError(f"SHENGLIANG_SEGMENTER={raw!r} is not a segmenter backend; set it to {allowed}")
     return value

@@ -1,6 +1,7 @@
 """Segmenter: brand dictionaries keep product names whole, Weibo tokens are never cut."""
 
 import os
+import random
 import re
 from pathlib import Path
 
@@ -377,17 +378,107 @@ def brand_dictionary(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+@pytest.mark.parametrize("backend", ["jieba-c", "rjieba"])
 @pytest.mark.parametrize("with_dictionary", [False, True])
-def test_backends_give_the_same_tokens(with_dictionary: bool, brand_dictionary: Path) -> None:
+def test_backends_give_the_same_tokens(backend: str, with_dictionary: bool, brand_dictionary: Path) -> None:
     dictionaries = [brand_dictionary] if with_dictionary else []
     jieba_segmenter = Segmenter(dictionaries, backend="jieba")
-    rjieba_segmenter = Segmenter(dictionaries, backend="rjieba")
+    fast_segmenter = Segmenter(dictionaries, backend=backend)
     for text in SAMPLE:
-        assert rjieba_segmenter.backend_cut(text) == jieba_segmenter.backend_cut(text), text
-        assert rjieba_segmenter.tokenize(text) == jieba_segmenter.tokenize(text), text
+        assert fast_segmenter.backend_cut(text) == jieba_segmenter.backend_cut(text), text
+        assert fast_segmenter.tokenize(text) == jieba_segmenter.tokenize(text), text
     if with_dictionary:
-        assert "山海茶饮" in rjieba_segmenter.tokenize("山海茶饮的云雾乌龙真好喝")
-        assert "云雾乌龙" in rjieba_segmenter.tokenize("山海茶饮的云雾乌龙真好喝")
+        assert "山海茶饮" in fast_segmenter.tokenize("山海茶饮的云雾乌龙真好喝")
+        assert "云雾乌龙" in fast_segmenter.tokenize("山海茶饮的云雾乌龙真好喝")
+
+
+# Character pools for generated text: Chinese (common, numerals, measure words, the adverbs and modals
+# of the run rules), marks, emoji, Latin, digits, full-width forms, kana, hangul, Extension A, the
+# characters jieba glues to Han, pieces of Weibo tokens and of user terms.
+_POOLS = [
+    "的是了我不在人有这个上们来到时大地为子中你说生国年着就那和要她出也得里后自以会家可下而过天去能对小多然于",
+    "一两三四五六七八九十几这那哪每某",
+    "个名次种位只件条张款场份批项",
+    "不就也都又才是能要会敢",
+    "，。！？、：；…—“”（）《》~～😂❤\ufe0f👍🏻/",
+    "abcXYZv",
+    "0123456789",
+    "#@[]",
+    " \t\n\r\u3000",
+    "ＡＢ１２",
+    "あいカタ한국",
+    ".-_+&%:",
+    "http://t.cn/",
+    "İKſé𠀀㐀\u9fe0\uf900",
+]
+_TERM_PIECES = "极光X5三只松鼠星环os不二家abc中文一个人mate60也是山海茶饮"
+
+
+def _generated_texts(count: int, seed: int) -> list[str]:
+    rng = random.Random(seed)
+    texts = []
+    for _ in range(count):
+        parts = []
+        for _ in range(rng.randint(1, 12)):
+            if rng.random() < 0.15:
+                start = rng.randrange(len(_TERM_PIECES))
+                parts.append(_TERM_PIECES[start : start + rng.randint(1, 6)])
+            else:
+                pool = rng.choice(_POOLS)
+                parts.append("".join(rng.choice(pool) for _ in range(rng.randint(1, 4))))
+        texts.append("".join(parts))
+    return texts
+
+
+# Edges of the tokens the C scanner matches itself ([emoticon], @mention, repeated marks).
+_SCANNER_EDGES = [
+    "[哈哈]",
+    "[一二三四五六七八]",
+    "[一二三四五六七八九]",
+    "[]",
+    "[[哈哈]]",
+    "[哈哈",
+    "[ok][OK1][a-b]",
+    "[㐀]",
+    "@小明",
+    "ab@小明",
+    "_@小明",
+    "。@小明:",
+    "@" + "明" * 31,
+    "@@小明",
+    "@",
+    "//@小明://@小红:转发",
+    "！！！？？",
+    "😂😂😂",
+    "~~～～",
+    "[[[",
+]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_c_scanner_equals_the_regex_reference(backend: str, tmp_path: Path) -> None:
+    dictionary = tmp_path / "terms.dict"
+    terms = ["极光X5 100 nz", "三只松鼠", "星环OS", "不二家", "abc中文", "一个人", "Mate60", "也是"]
+    dictionary.write_text("\n".join(terms) + "\n", encoding="utf-8")
+    texts = _SCANNER_EDGES + _RUN_TEXTS + [text for text, _token in PROTECTED] + SAMPLE
+    texts += _generated_texts(3000 if backend != "jieba" else 300, seed=20261123)
+    for segmenter in (Segmenter(backend=backend), Segmenter([dictionary], backend=backend)):
+        for text in texts:
+            assert segmenter.tokenize(text) == segmenter.reference_tokenize(text), text
+    # Eight characters make an emoticon, nine do not; a mention takes up to 30.
+    assert "[一二三四五六七八]" in Segmenter(backend=backend).tokenize("好[一二三四五六七八]")
+    tokens = Segmenter(backend=backend).tokenize("[一二三四五六七八九]@小明")
+    assert (tokens[0], tokens[-2:]) == ("[", ["]", "@小明"])
+    assert Segmenter(backend=backend).tokenize("@" + "明" * 31)[0] == "@" + "明" * 30
+
+
+def test_c_backend_cuts_exactly_as_jieba(brand_dictionary: Path) -> None:
+    texts = SAMPLE + _RUN_TEXTS + _generated_texts(2000, seed=7) + ["\r\n好\r\n", "ab.12%好3.5好"]
+    for dictionaries in ([], [brand_dictionary]):
+        reference = Segmenter(dictionaries, backend="jieba")
+        c_port = Segmenter(dictionaries, backend="jieba-c")
+        for text in texts:
+            assert c_port.backend_cut(text) == reference.backend_cut(text), text
 
 
 def test_rjieba_user_words_do_not_leak(brand_dictionary: Path) -> None:
@@ -399,8 +490,8 @@ def test_rjieba_user_words_do_not_leak(brand_dictionary: Path) -> None:
 
 def test_backend_switch(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("SHENGLIANG_SEGMENTER", raising=False)
-    assert segmenter_backend() == "rjieba"
-    assert Segmenter().backend == "rjieba"
+    assert segmenter_backend() == "jieba-c"
+    assert Segmenter().backend == "jieba-c"
     monkeypatch.setenv("SHENGLIANG_SEGMENTER", "jieba")
     assert segmenter_backend() == "jieba"
     assert Segmenter().backend == "jieba"
@@ -409,7 +500,7 @@ def test_backend_switch(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_bad_backend_value(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SHENGLIANG_SEGMENTER", "pkuseg")
-    with pytest.raises(ConfigError, match="SHENGLIANG_SEGMENTER.*rjieba or jieba"):
+    with pytest.raises(ConfigError, match="SHENGLIANG_SEGMENTER.*jieba-c, rjieba or jieba"):
         segmenter_backend()
     with pytest.raises(ConfigError):
         Segmenter()
@@ -497,7 +588,7 @@ def test_terms_their_counts_and_words_from_one_tokenization(raw: str, expected: 
     assert words == [term for term, kind in expected if kind == "word"]
 
 
-@pytest.mark.parametrize("backend", ["rjieba", "jieba"])
+@pytest.mark.parametrize("backend", BACKENDS)
 def test_all_chinese_user_terms_across_run_boundaries_stay_whole(backend: str, tmp_path) -> None:
     from transforms.weibo_text import clean_weibo_text
 

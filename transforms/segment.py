@@ -1,18 +1,23 @@
-"""Weibo-aware word segmentation: protected tokens by one regex pass, the plain text by jieba or rjieba.
+"""Weibo-aware word segmentation: protected tokens kept whole, the Chinese text between them by jieba.
 
 `Segmenter.tokenize(text)` returns every token in order (punctuation included, whitespace dropped).
-One compiled regex cuts out, whole, what a dictionary segmenter would break apart: user-dictionary
+One compiled regex matches, whole, what a dictionary segmenter would break apart: user-dictionary
 terms with Latin letters or digits, links, #topics#, @mentions, [emoticons], dates and times, version
 strings, numbers with their units, Latin brand and product names, runs of one repeated punctuation
-mark. Only the Chinese text between them (with the lone punctuation marks and emoji inside it, which
-the backend gives one token each) goes through the backend (precise mode, HMM on):
+mark. Only the Chinese runs between them go through the backend (precise mode, HMM on):
 
-- "jieba": the Python reference implementation;
-- "rjieba": jieba-rs behind a Python binding, about 20x faster, the default (SHENGLIANG_SEGMENTER).
+- "jieba-c": jieba's own algorithm ported to C (transforms/_fastseg.c), the default
+  (SHENGLIANG_SEGMENTER); it gives exactly jieba's tokens, about 30x faster;
+- "rjieba": jieba-rs behind a Python binding (its tokens differ from jieba's on about 0.5%);
+- "jieba": the Python reference implementation.
 
-Both load jieba 0.42.1's own main dictionary (jieba/dict.txt) and the brand's user dictionary in
+All load jieba 0.42.1's own main dictionary (jieba/dict.txt) and the brand's user dictionary in
 jieba's format, and each distinct set of user words gets its own backend instance, so one brand's terms
 never change another brand's segmentation.
+
+The outer loop is C too (`_fastseg.scan`): it tries the protected-token regex only where a token can
+start and cuts the Chinese text between tokens at the run boundaries below. `reference_tokenize` is
+the same tokenization as one regex split in Python; the tests hold the two equal.
 """
 
 from __future__ import annotations
@@ -29,9 +34,18 @@ from itertools import repeat
 from pathlib import Path
 
 import jieba
+import jieba.finalseg
 import rjieba
 
 from transforms.weibo_text import SPAN_PATTERNS, CleanText
+
+try:
+    from transforms import _fastseg
+except ImportError as error:  # the C extension is built by `pip install -e .` (make does it)
+    raise ImportError(
+        "transforms._fastseg (the segmenter's C extension) is not built: run `make test` or "
+        "`.venv/bin/python -m pip install -e .` in the project folder; it needs a C compiler (gcc)"
+    ) from error
 
 __all__ = [
     "BACKENDS",
@@ -45,7 +59,7 @@ __all__ = [
 ]
 
 DEFAULT_STOPWORDS_PATH = Path(__file__).resolve().parent.parent / "config" / "stopwords.txt"
-BACKENDS = ("rjieba", "jieba")
+BACKENDS = ("jieba-c", "rjieba", "jieba")
 # "number": a number with its unit (3.5万, 100元, 20%); "date": a date or time (2026年11月23日, 20:30).
 # Latin names and versions (iPhone 15, Mate60, v2.3.1) are words. Bare numbers ("2018", "3.5") are dropped.
 TERM_KINDS = ("word", "topic", "mention", "emoticon", "link", "number", "date")
@@ -97,7 +111,9 @@ _LATIN_NAME = (
 _CHINESE_CHAR = "[\u4e00-\u9fd5]"
 _NUMERAL = "一两三四五六七八九十几这那哪每某"
 _MEASURE = "个名次种位只件条张款场份批项句篇首辆座间对双群届层步声杯瓶天年周岁元块部台本支枚颗架套组段"
-_BOUNDARY_CHARS = _NUMERAL + "不就也都又才"
+_ADVERBS_BEFORE_SHI = "就也都又才"  # end a run before 是
+_BEFORE_MODAL = "是能要会敢"  # 不 ends a run before these
+_BOUNDARY_CHARS = _NUMERAL + "不" + _ADVERBS_BEFORE_SHI
 
 
 def _chinese_class_without(excluded: str) -> str:
@@ -111,16 +127,29 @@ def _chinese_class_without(excluded: str) -> str:
     return f"[{''.join(ranges)}]"
 
 
+def _boundary_rules(guard: str) -> tuple[str, str]:
+    """Regex alternatives for the boundary characters inside a run: (goes on, ends the run after it)."""
+    goes_on = (
+        rf"{guard}[{_NUMERAL}](?![{_MEASURE}])|{guard}不(?![{_BEFORE_MODAL}])"
+        rf"|{guard}[{_ADVERBS_BEFORE_SHI}](?!是)"
+    )
+    ends = (
+        rf"{guard}[{_NUMERAL}](?=[{_MEASURE}])|{guard}不(?=[{_BEFORE_MODAL}])"
+        rf"|{guard}[{_ADVERBS_BEFORE_SHI}](?=是)"
+    )
+    return goes_on, ends
+
+
 def _chinese_run(term_firsts: str = "", term: str = "") -> str:
     """A run of Chinese characters; it also stops where `term` matches (chars `term_firsts` start it)."""
     firsts = "".join(char for char in term_firsts if char not in _BOUNDARY_CHARS)
     stop_at_term = f"|(?!{term})[{firsts}]" if firsts else ""
     guard = f"(?!{term})" if term else ""  # boundary characters also stop where a user term starts
+    goes_on, ends = _boundary_rules(guard)
     # Possessive quantifiers: a run never gives characters back.
     return (
         rf"(?={_CHINESE_CHAR})(?:{_chinese_class_without(_BOUNDARY_CHARS + firsts)}++{stop_at_term}"
-        rf"|{guard}[{_NUMERAL}](?![{_MEASURE}])|{guard}不(?![是能要会敢])|{guard}[就也都又才](?!是))*+"
-        rf"(?:{guard}[{_NUMERAL}](?=[{_MEASURE}])|{guard}不(?=[是能要会敢])|{guard}[就也都又才](?=是))?"
+        rf"|{goes_on})*+(?:{ends})?"
     )
 
 
@@ -148,13 +177,12 @@ def _backend_run(term_firsts: str = "", term: str = "") -> str:
     stop_at_term = f"|(?!{term})[{firsts}]" if firsts else ""
     guard = f"(?!{term})" if term else ""
     mark = rf"[^\w\s#@\[+&._%\-{_JIEBA_RS_HAN_EXTRA}]"
-    run_end = rf"{guard}[{_NUMERAL}](?=[{_MEASURE}])|{guard}不(?=[是能要会敢])|{guard}[就也都又才](?=是)"
+    goes_on, ends = _boundary_rules(guard)
     # Possessive, like _chinese_run(); "text_mark" is the back-referenced lone mark.
     return (
         rf"(?:{_chinese_class_without(_BOUNDARY_CHARS + firsts)}++{stop_at_term}"
-        rf"|{guard}[{_NUMERAL}](?![{_MEASURE}])|{guard}不(?![是能要会敢])|{guard}[就也都又才](?!是)"
-        rf"|(?P<text_mark>{mark})(?!(?P=text_mark)))++(?:{run_end})?"
-        rf"|{run_end}"
+        rf"|{goes_on}|(?P<text_mark>{mark})(?!(?P=text_mark)))++(?:{ends})?"
+        rf"|{ends}"
     )
 
 
@@ -260,11 +288,13 @@ class Segmenter:
             self._stopwords = load_stopwords(DEFAULT_STOPWORDS_PATH)
         else:
             self._stopwords = frozenset(word.strip() for word in stopwords if word.strip())
-        named, split = _compile_patterns(tuple(entry.word for entry in self._entries))
-        self._named_re = named
+        patterns = _compile_patterns(tuple(entry.word for entry in self._entries))
+        self._named_re = patterns.named
+        self._split_re = patterns.split
+        self._match_protected = patterns.protected.match
+        self._han_firsts = patterns.han_firsts
         self._token_kinds: dict[str, str | None] = {}
-        self._split_re = split
-        self._cut: Callable[[str], list[str]] | None = None
+        self._backend: _Backend | None = None
         self._lock = threading.Lock()
 
     @property
@@ -282,7 +312,21 @@ class Segmenter:
 
     def tokenize(self, text: str) -> list[str]:
         """Every token of `text` in order, punctuation included, whitespace dropped."""
-        cut = self._cut or self._ready_cut()
+        backend = self._backend or self._ready_backend()
+        return _fastseg.scan(
+            text,
+            self._match_protected,
+            self._han_firsts,
+            _NUMERAL,
+            _MEASURE,
+            _ADVERBS_BEFORE_SHI,
+            _BEFORE_MODAL,
+            backend.cutter,
+        )
+
+    def reference_tokenize(self, text: str) -> list[str]:
+        """`tokenize` as one regex split in Python: slower, the same tokens (the tests hold them equal)."""
+        cut = (self._backend or self._ready_backend()).cut
         tokens: list[str] = []
         extend, append = tokens.extend, tokens.append
         # split() gives [other, chinese, text_mark, token, sep, mark, other, ...]: "other" is what no
@@ -307,8 +351,7 @@ class Segmenter:
 
         For comparing backends; whitespace comes back as tokens, as jieba gives it.
         """
-        cut = self._cut or self._ready_cut()
-        return cut(text)
+        return (self._backend or self._ready_backend()).cut(text)
 
     def terms(self, clean: CleanText) -> list[Term]:
         """Terms of `clean.own_text` in order: the tokens of `tokenize`, each with its kind.
@@ -361,11 +404,11 @@ class Segmenter:
             return False
         return any(unicodedata.category(char) in _CONTENT_CATEGORIES for char in word)
 
-    def _ready_cut(self) -> Callable[[str], list[str]]:
+    def _ready_backend(self) -> _Backend:
         with self._lock:
-            if self._cut is None:
-                self._cut = _backend_cut(self._backend_name, self._dictionary_words())
-        return self._cut
+            if self._backend is None:
+                self._backend = _load_backend(self._backend_name, self._dictionary_words())
+        return self._backend
 
     def _dictionary_words(self) -> tuple[_DictionaryEntry, ...]:
         # Multi-character stopword phrases jieba does not know (转发微博, 网页链接) become words so they come
@@ -380,9 +423,17 @@ class Segmenter:
         return phrases + self._entries
 
 
+@dataclass(frozen=True)
+class _Patterns:
+    named: re.Pattern[str]  # every alternative as a named group: a token's kind
+    split: re.Pattern[str]  # reference_tokenize's split
+    protected: re.Pattern[str]  # the protected tokens alone, tried by _fastseg.scan where one may start
+    han_firsts: str  # Chinese characters a user term in the regex starts with
+
+
 @lru_cache(maxsize=64)
-def _compile_patterns(user_words: tuple[str, ...]) -> tuple[re.Pattern[str], re.Pattern[str]]:
-    """The protected-token regex for one set of user words: with named groups, and for split()."""
+def _compile_patterns(user_words: tuple[str, ...]) -> _Patterns:
+    """The protected-token regexes for one set of user words."""
     # Only user terms with a non-CJK character need the regex (the Latin/number rules would cut them);
     # all-CJK terms are kept whole by the backend's dictionary. Longest first, any case, glued tail kept.
     latin_terms = sorted(
@@ -436,7 +487,10 @@ def _compile_patterns(user_words: tuple[str, ...]) -> tuple[re.Pattern[str], re.
     protected = "|".join([*spans, rf"(?=[{_LOCAL_TOKEN_FIRSTS}])(?:{local})", by_name["punct"]])
     split = re.compile(rf"(?P<chinese>{backend_run})|\s+|(?P<token>{protected})")
     assert split.groups == _SPLIT_STRIDE - 1, split.groups
-    return re.compile(named), split
+    # Where scan() tries `protected` on Chinese: the first characters of the user terms in the regex,
+    # boundary characters included (the split regex guards those with a look-ahead instead).
+    han_firsts = "".join(sorted({word[0] for word in latin_terms + boundary_terms if _CJK_RE.match(word[0])}))
+    return _Patterns(re.compile(named), split, re.compile(protected), han_firsts)
 
 
 @lru_cache(maxsize=1)
@@ -464,36 +518,55 @@ def _jieba_base_dictionary() -> tuple[dict[str, int], int]:
     return tokenizer.FREQ, tokenizer.total
 
 
+@dataclass(frozen=True)
+class _Backend:
+    cut: Callable[[str], list[str]]  # the backend's own cut of any text
+    cutter: object  # what _fastseg.scan cuts Chinese runs with: a _fastseg.Dictionary, or `cut`
+
+
 _BACKEND_LOCK = threading.Lock()
 
 
+def _jieba_tokenizer(words: tuple[_DictionaryEntry, ...]) -> jieba.Tokenizer:
+    """A jieba Tokenizer holding the main dictionary plus `words`, added as jieba's add_word adds them."""
+    base_freq, base_total = _jieba_base_dictionary()
+    tokenizer = jieba.Tokenizer(str(main_dictionary_path()))
+    # Same state Tokenizer.initialize() would leave, on a private copy of the shared dictionary.
+    tokenizer.FREQ, tokenizer.total, tokenizer.initialized = dict(base_freq), base_total, True
+    for entry in words:
+        tokenizer.add_word(entry.word, entry.freq, entry.tag)
+    return tokenizer
+
+
 @lru_cache(maxsize=32)
-def _backend_cut_cached(backend: str, words: tuple[_DictionaryEntry, ...]) -> Callable[[str], list[str]]:
+def _load_backend_cached(backend: str, words: tuple[_DictionaryEntry, ...]) -> _Backend:
+    if backend == "jieba-c":
+        tokenizer = _jieba_tokenizer(words)
+        finalseg = jieba.finalseg
+        dictionary = _fastseg.Dictionary(
+            tokenizer.FREQ, tokenizer.total, finalseg.start_P, finalseg.trans_P, finalseg.emit_P
+        )
+        return _Backend(dictionary.cut, dictionary)
     if backend == "jieba":
-        base_freq, base_total = _jieba_base_dictionary()
-        tokenizer = jieba.Tokenizer(str(main_dictionary_path()))
-        # Same state Tokenizer.initialize() would leave, on a private copy of the shared dictionary.
-        tokenizer.FREQ, tokenizer.total, tokenizer.initialized = dict(base_freq), base_total, True
-        for entry in words:
-            tokenizer.add_word(entry.word, entry.freq, entry.tag)
+        tokenizer = _jieba_tokenizer(words)
 
         def cut(text: str) -> list[str]:
             return tokenizer.lcut(text, False, True)
 
-        return cut
+        return _Backend(cut, cut)
     segmenter = rjieba.Jieba.empty()
     add_word = segmenter.add_word
     for word, freq, tag in _main_dictionary_lines():
         add_word(word, freq, tag)
     for entry in words:
         add_word(entry.word, entry.freq, entry.tag)
-    return segmenter.cut  # hmm=True is its default
+    return _Backend(segmenter.cut, segmenter.cut)  # hmm=True is its default
 
 
-def _backend_cut(backend: str, words: tuple[_DictionaryEntry, ...]) -> Callable[[str], list[str]]:
-    """The cut function of a backend holding the main dictionary plus `words`; one per distinct set."""
+def _load_backend(backend: str, words: tuple[_DictionaryEntry, ...]) -> _Backend:
+    """A backend holding the main dictionary plus `words`; one per distinct set."""
     with _BACKEND_LOCK:
-        return _backend_cut_cached(backend, words)
+        return _load_backend_cached(backend, words)
 
 
 def _read_user_dictionary(path: str | Path) -> list[_DictionaryEntry]:

@@ -1,0 +1,1067 @@
+/* Fast paths of transforms.segment, in C.
+
+   Dictionary: jieba 0.42.1's precise mode with HMM (Tokenizer.cut(text, cut_all=False, HMM=True)),
+   ported line for line: the prefix DAG, the max-probability route and the finalseg Viterbi for runs
+   of single characters. Its dictionary state (FREQ and total) and HMM tables are handed over from
+   jieba's own Python objects, so a user dictionary gives exactly what jieba gives.
+
+   scan(): the Weibo-aware tokenizer's outer loop. Protected tokens are matched by the caller's
+   compiled regex (tried only where one can start); the Chinese text between them is cut at the
+   run boundaries of transforms.segment and handed to a Dictionary, or to a Python cut function
+   (the jieba and rjieba backends). Its output equals Segmenter.reference_tokenize(); the tests and
+   bench/wordseg.py check that on every shared text. */
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#define MIN_FLOAT (-3.14e100)
+#define HAN_FIRST 0x4E00
+#define HAN_LAST 0x9FD5
+#define HAN_COUNT (HAN_LAST - HAN_FIRST + 1)
+#define IS_HAN(c) ((c) >= HAN_FIRST && (c) <= HAN_LAST)
+#define NO_NODE UINT32_MAX
+
+/* HMM states, as jieba's finalseg names them; the letters break ties in max((prob, state)). */
+enum { ST_B, ST_E, ST_M, ST_S };
+static const char STATE_LETTER[4] = {'B', 'E', 'M', 'S'};
+
+/* ---------------------------------------------------------------- the trie of jieba's FREQ */
+
+/* The trie in breadth-first order: node e + 1 is reached by edge e, and a node's children are the
+   edges [first, next first) where first is its entry's `first` and next first the following entry's,
+   sorted by character. A step of the walk reads one run of 8-byte entries, mostly one cache line:
+   the dictionary has 600k nodes and the walk is bound by memory, not by instructions. */
+typedef struct {
+    uint32_t key;   /* character << 1 | (FREQ[word] > 0) */
+    uint32_t first; /* first child edge of node e + 1 */
+} Edge;
+
+#define ROOT (UINT32_MAX - 1)
+
+typedef struct {
+    PyObject_HEAD
+    Edge *edges;       /* edge_count + 1 entries; the last only holds `first` */
+    double *logfreq;   /* log(FREQ[word]) per edge, where FREQ[word] > 0 */
+    uint32_t *root_index; /* BMP character -> its edge from the root, or NO_NODE */
+    uint32_t root_count;
+    double logtotal;
+    double start[4];
+    double trans[4][4];
+    double *emit; /* [4][HAN_COUNT] */
+} DictionaryObject;
+
+/* The edge reached from `edge` (ROOT for the root) by `ch`, or NO_NODE. */
+static inline uint32_t
+child_of(const DictionaryObject *self, uint32_t edge, Py_UCS4 ch)
+{
+    uint32_t low, high;
+    if (edge == ROOT) {
+        if (ch < 0x10000)
+            return self->root_index[ch];
+        low = 0;
+        high = self->root_count;
+    } else {
+        low = self->edges[edge].first;
+        high = self->edges[edge + 1].first;
+    }
+    while (low < high) {
+        uint32_t middle = low + (high - low) / 2;
+        uint32_t here = self->edges[middle].key >> 1;
+        if (here == ch)
+            return middle;
+        if (here < ch)
+            low = middle + 1;
+        else
+            high = middle;
+    }
+    return NO_NODE;
+}
+
+#define HAS_FREQ(self, edge) ((self)->edges[edge].key & 1)
+
+/* Whether text[start:end] is a word of FREQ with freq > 0 (FREQ.get(word) is truthy). */
+static int
+dictionary_has_word(const DictionaryObject *self, int kind, const void *data, Py_ssize_t start, Py_ssize_t end)
+{
+    uint32_t edge = ROOT;
+    for (Py_ssize_t i = start; i < end; i++) {
+        edge = child_of(self, edge, PyUnicode_READ(kind, data, i));
+        if (edge == NO_NODE)
+            return 0;
+    }
+    return edge != ROOT && HAS_FREQ(self, edge);
+}
+
+/* Building: a hash of (parent node, character) -> node, then laid out as Edge arrays. */
+typedef struct {
+    uint64_t *keys; /* (parent << 21 | code point) + 1; 0 is an empty slot */
+    uint32_t *values;
+    size_t mask;
+    int64_t *freq;
+    uint32_t nodes;
+} TrieBuilder;
+
+static uint64_t
+key_hash(uint64_t key)
+{
+    key ^= key >> 33;
+    key *= 0xff51afd7ed558ccdULL;
+    key ^= key >> 33;
+    return key;
+}
+
+static int
+builder_add(TrieBuilder *builder, PyObject *word, int64_t freq)
+{
+    Py_ssize_t length = PyUnicode_GET_LENGTH(word);
+    int kind = PyUnicode_KIND(word);
+    const void *data = PyUnicode_DATA(word);
+    uint32_t node = 0;
+    for (Py_ssize_t i = 0; i < length; i++) {
+        uint64_t key = (((uint64_t)node << 21) | PyUnicode_READ(kind, data, i)) + 1;
+        size_t slot = key_hash(key) & builder->mask;
+        while (builder->keys[slot] && builder->keys[slot] != key)
+            slot = (slot + 1) & builder->mask;
+        if (!builder->keys[slot]) {
+            builder->keys[slot] = key;
+            builder->values[slot] = builder->nodes;
+            builder->freq[builder->nodes++] = 0;
+        }
+        node = builder->values[slot];
+    }
+    if (node != 0)
+        builder->freq[node] = freq;
+    return 0;
+}
+
+typedef struct {
+    uint32_t parent, ch, child;
+} Triple;
+
+static int
+compare_triples(const void *left, const void *right)
+{
+    const Triple *a = left, *b = right;
+    if (a->parent != b->parent)
+        return a->parent < b->parent ? -1 : 1;
+    return a->ch < b->ch ? -1 : a->ch > b->ch;
+}
+
+/* Lay the builder's trie out breadth-first as self->edges (see Edge). */
+static int
+dictionary_layout(DictionaryObject *self, const TrieBuilder *builder)
+{
+    uint32_t nodes = builder->nodes, count = nodes - 1; /* one edge per node but the root */
+    Triple *triples = PyMem_Malloc(sizeof(Triple) * (count ? count : 1));
+    uint32_t *old_start = PyMem_Calloc(nodes, sizeof(uint32_t));
+    uint32_t *old_count = PyMem_Calloc(nodes, sizeof(uint32_t));
+    uint32_t *queue = PyMem_Malloc(sizeof(uint32_t) * nodes); /* old node ids in new-id order */
+    uint32_t *first = PyMem_Malloc(sizeof(uint32_t) * (nodes + 1)); /* by new node id */
+    self->edges = PyMem_Malloc(sizeof(Edge) * (count + 1));
+    self->logfreq = PyMem_Malloc(sizeof(double) * (count ? count : 1));
+    self->root_index = PyMem_Malloc(sizeof(uint32_t) * 0x10000);
+    int failed = !triples || !old_start || !old_count || !queue || !first || !self->edges || !self->logfreq ||
+                 !self->root_index;
+    if (!failed) {
+        uint32_t filled = 0;
+        for (size_t slot = 0; slot <= builder->mask; slot++) {
+            uint64_t key = builder->keys[slot];
+            if (key) {
+                key -= 1;
+                triples[filled++] = (Triple){(uint32_t)(key >> 21), (uint32_t)(key & 0x1FFFFF), builder->values[slot]};
+            }
+        }
+        qsort(triples, filled, sizeof(Triple), compare_triples);
+        for (uint32_t i = filled; i-- > 0;) {
+            old_start[triples[i].parent] = i;
+            old_count[triples[i].parent]++;
+        }
+        /* Breadth first: node v's children get the next edge numbers, node e + 1 is edge e's child. */
+        uint32_t queued = 1, edge = 0;
+        queue[0] = 0;
+        for (uint32_t v = 0; v < queued; v++) {
+            first[v] = edge;
+            uint32_t old = queue[v];
+            for (uint32_t t = old_start[old]; t < old_start[old] + old_count[old]; t++, edge++) {
+                uint32_t child = triples[t].child;
+                int64_t freq = builder->freq[child];
+                self->edges[edge].key = triples[t].ch << 1 | (freq > 0);
+                self->logfreq[edge] = freq > 0 ? log((double)freq) : 0.0;
+                queue[queued++] = child;
+            }
+        }
+        first[queued] = edge;
+        for (uint32_t e = 0; e <= edge; e++)
+            self->edges[e].first = first[e + 1];
+        self->root_count = first[1];
+        for (uint32_t c = 0; c < 0x10000; c++)
+            self->root_index[c] = NO_NODE;
+        for (uint32_t e = 0; e < self->root_count; e++)
+            if ((self->edges[e].key >> 1) < 0x10000)
+                self->root_index[self->edges[e].key >> 1] = e;
+    } else {
+        PyErr_NoMemory();
+    }
+    PyMem_Free(triples);
+    PyMem_Free(old_start);
+    PyMem_Free(old_count);
+    PyMem_Free(queue);
+    PyMem_Free(first);
+    return failed ? -1 : 0;
+}
+
+/* ---------------------------------------------------------------- growing buffers */
+
+typedef struct {
+    Py_ssize_t *items;
+    Py_ssize_t size, capacity;
+} IndexBuffer;
+
+static int
+index_reserve(IndexBuffer *buffer, Py_ssize_t wanted)
+{
+    if (wanted <= buffer->capacity)
+        return 0;
+    Py_ssize_t capacity = buffer->capacity ? buffer->capacity : 64;
+    while (capacity < wanted)
+        capacity *= 2;
+    Py_ssize_t *items = PyMem_Realloc(buffer->items, (size_t)capacity * sizeof(Py_ssize_t));
+    if (!items) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    buffer->items = items;
+    buffer->capacity = capacity;
+    return 0;
+}
+
+/* Scratch space for one cut: the DAG, the route and the Viterbi tables. */
+typedef struct {
+    IndexBuffer dag_ends; /* DAG[k] is dag_ends[dag_start[k] .. dag_start[k + 1]] */
+    IndexBuffer dag_start;
+    double *route_prob;
+    Py_ssize_t *route_end;
+    double *viterbi;
+    unsigned char *back;
+    Py_ssize_t capacity;
+} Scratch;
+
+static int
+scratch_reserve(Scratch *scratch, Py_ssize_t length)
+{
+    if (length + 1 <= scratch->capacity)
+        return 0;
+    Py_ssize_t capacity = scratch->capacity ? scratch->capacity : 256;
+    while (capacity < length + 1)
+        capacity *= 2;
+    double *route_prob = PyMem_Realloc(scratch->route_prob, (size_t)capacity * sizeof(double));
+    if (route_prob)
+        scratch->route_prob = route_prob;
+    Py_ssize_t *route_end = PyMem_Realloc(scratch->route_end, (size_t)capacity * sizeof(Py_ssize_t));
+    if (route_end)
+        scratch->route_end = route_end;
+    double *viterbi = PyMem_Realloc(scratch->viterbi, (size_t)capacity * 4 * sizeof(double));
+    if (viterbi)
+        scratch->viterbi = viterbi;
+    unsigned char *back = PyMem_Realloc(scratch->back, (size_t)capacity * 4);
+    if (back)
+        scratch->back = back;
+    if (!route_prob || !route_end || !viterbi || !back) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    scratch->capacity = capacity;
+    return 0;
+}
+
+static void
+scratch_free(Scratch *scratch)
+{
+    PyMem_Free(scratch->dag_ends.items);
+    PyMem_Free(scratch->dag_start.items);
+    PyMem_Free(scratch->route_prob);
+    PyMem_Free(scratch->route_end);
+    PyMem_Free(scratch->viterbi);
+    PyMem_Free(scratch->back);
+}
+
+static int
+append_slice(PyObject *out, PyObject *text, Py_ssize_t start, Py_ssize_t end)
+{
+    PyObject *piece = PyUnicode_Substring(text, start, end);
+    if (!piece)
+        return -1;
+    int failed = PyList_Append(out, piece);
+    Py_DECREF(piece);
+    return failed;
+}
+
+/* ---------------------------------------------------------------- jieba.finalseg */
+
+/* finalseg.__cut on text[start:end], all Han: Viterbi over B, M, E, S. */
+static int
+viterbi_cut(DictionaryObject *self, Scratch *scratch, PyObject *out, PyObject *text, int kind,
+            const void *data, Py_ssize_t start, Py_ssize_t end)
+{
+    static const int prev[4][2] = {
+        [ST_B] = {ST_E, ST_S}, [ST_M] = {ST_M, ST_B}, [ST_S] = {ST_S, ST_E}, [ST_E] = {ST_B, ST_M}};
+    Py_ssize_t length = end - start;
+    if (scratch_reserve(scratch, length) < 0)
+        return -1;
+    double *V = scratch->viterbi;
+    unsigned char *back = scratch->back;
+    const double *emit = self->emit;
+    Py_UCS4 ch = PyUnicode_READ(kind, data, start);
+    for (int y = 0; y < 4; y++)
+        V[y] = self->start[y] + emit[y * HAN_COUNT + (ch - HAN_FIRST)];
+    for (Py_ssize_t t = 1; t < length; t++) {
+        ch = PyUnicode_READ(kind, data, start + t);
+        for (int y = 0; y < 4; y++) {
+            double em_p = emit[y * HAN_COUNT + (ch - HAN_FIRST)];
+            int best_state = -1;
+            double best = 0;
+            for (int k = 0; k < 2; k++) {
+                int y0 = prev[y][k];
+                double prob = V[(t - 1) * 4 + y0] + self->trans[y0][y] + em_p;
+                if (best_state < 0 || prob > best ||
+                    (prob == best && STATE_LETTER[y0] > STATE_LETTER[best_state])) {
+                    best = prob;
+                    best_state = y0;
+                }
+            }
+            V[t * 4 + y] = best;
+            back[t * 4 + y] = (unsigned char)best_state;
+        }
+    }
+    /* max((V[-1][y], y) for y in 'ES'): "S" wins a tie. */
+    int state = V[(length - 1) * 4 + ST_S] >= V[(length - 1) * 4 + ST_E] ? ST_S : ST_E;
+    /* Walk back; the states are stored in route_end (free here) as small ints. */
+    Py_ssize_t *states = scratch->route_end;
+    for (Py_ssize_t t = length - 1; t >= 0; t--) {
+        states[t] = state;
+        if (t > 0)
+            state = back[t * 4 + state];
+    }
+    Py_ssize_t begin = 0, next = 0;
+    for (Py_ssize_t i = 0; i < length; i++) {
+        int pos = (int)states[i];
+        if (pos == ST_B) {
+            begin = i;
+        } else if (pos == ST_E) {
+            if (append_slice(out, text, start + begin, start + i + 1) < 0)
+                return -1;
+            next = i + 1;
+        } else if (pos == ST_S) {
+            if (append_slice(out, text, start + i, start + i + 1) < 0)
+                return -1;
+            next = i + 1;
+        }
+    }
+    if (next < length)
+        return append_slice(out, text, start + next, end);
+    return 0;
+}
+
+static int
+is_ascii_alnum(Py_UCS4 ch)
+{
+    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9');
+}
+
+/* finalseg.cut on text[start:end]: Han runs through Viterbi; the rest split by
+   re_skip = ([a-zA-Z0-9]+(?:\.\d+)?%?), every non-empty piece one token. */
+static int
+finalseg_cut(DictionaryObject *self, Scratch *scratch, PyObject *out, PyObject *text, int kind,
+             const void *data, Py_ssize_t start, Py_ssize_t end)
+{
+    Py_ssize_t i = start;
+    while (i < end) {
+        Py_ssize_t j = i;
+        if (IS_HAN(PyUnicode_READ(kind, data, i))) {
+            while (j < end && IS_HAN(PyUnicode_READ(kind, data, j)))
+                j++;
+            /* The Python version copies the state list per step; this is the same path, without it.
+               The route buffer is reused for states, so reserve before. */
+            if (viterbi_cut(self, scratch, out, text, kind, data, i, j) < 0)
+                return -1;
+            i = j;
+            continue;
+        }
+        while (j < end && !IS_HAN(PyUnicode_READ(kind, data, j)))
+            j++;
+        Py_ssize_t pos = i;
+        while (pos < j) {
+            Py_ssize_t match = pos;
+            while (match < j && !is_ascii_alnum(PyUnicode_READ(kind, data, match)))
+                match++;
+            if (match > pos && append_slice(out, text, pos, match) < 0)
+                return -1;
+            if (match >= j)
+                break;
+            Py_ssize_t stop = match;
+            while (stop < j && is_ascii_alnum(PyUnicode_READ(kind, data, stop)))
+                stop++;
+            if (stop + 1 < j && PyUnicode_READ(kind, data, stop) == '.' &&
+                Py_UNICODE_ISDECIMAL(PyUnicode_READ(kind, data, stop + 1))) {
+                stop += 2;
+                while (stop < j && Py_UNICODE_ISDECIMAL(PyUnicode_READ(kind, data, stop)))
+                    stop++;
+            }
+            if (stop < j && PyUnicode_READ(kind, data, stop) == '%')
+                stop++;
+            if (append_slice(out, text, match, stop) < 0)
+                return -1;
+            pos = stop;
+        }
+        i = j;
+    }
+    return 0;
+}
+
+/* ---------------------------------------------------------------- Tokenizer.__cut_DAG */
+
+static int
+flush_single_chars(DictionaryObject *self, Scratch *scratch, PyObject *out, PyObject *text, int kind,
+                   const void *data, Py_ssize_t start, Py_ssize_t end)
+{
+    if (end - start == 1)
+        return append_slice(out, text, start, end);
+    if (!dictionary_has_word(self, kind, data, start, end))
+        return finalseg_cut(self, scratch, out, text, kind, data, start, end);
+    for (Py_ssize_t i = start; i < end; i++)
+        if (append_slice(out, text, i, i + 1) < 0)
+            return -1;
+    return 0;
+}
+
+/* __cut_DAG on text[start:end] (one re_han_default block). */
+static int
+cut_block(DictionaryObject *self, Scratch *scratch, PyObject *out, PyObject *text, int kind,
+          const void *data, Py_ssize_t start, Py_ssize_t end)
+{
+    Py_ssize_t length = end - start;
+    if (length <= 0)
+        return 0;
+    if (scratch_reserve(scratch, length) < 0 || index_reserve(&scratch->dag_start, length + 1) < 0)
+        return -1;
+    /* get_DAG: the ends of every dictionary word starting at k (freq > 0), else [k]; the word's edge
+       is kept beside its end, so calc() needs no second lookup. */
+    IndexBuffer *ends = &scratch->dag_ends;
+    ends->size = 0;
+    for (Py_ssize_t k = 0; k < length; k++) {
+        scratch->dag_start.items[k] = ends->size;
+        uint32_t edge = ROOT;
+        Py_ssize_t found = 0;
+        for (Py_ssize_t i = k; i < length; i++) {
+            edge = child_of(self, edge, PyUnicode_READ(kind, data, start + i));
+            if (edge == NO_NODE)
+                break;
+            if (HAS_FREQ(self, edge)) {
+                if (index_reserve(ends, ends->size + 2) < 0)
+                    return -1;
+                ends->items[ends->size++] = i;
+                ends->items[ends->size++] = edge;
+                found++;
+            }
+        }
+        if (!found) {
+            if (index_reserve(ends, ends->size + 2) < 0)
+                return -1;
+            ends->items[ends->size++] = k;
+            ends->items[ends->size++] = -1; /* FREQ.get(char) or 1: it is 0 or missing here */
+        }
+    }
+    scratch->dag_start.items[length] = ends->size;
+    /* calc: route[idx] = max((log(freq) - logtotal + route[x + 1][0], x) for x in DAG[idx]). */
+    double *route_prob = scratch->route_prob;
+    Py_ssize_t *route_end = scratch->route_end;
+    route_prob[length] = 0.0;
+    route_end[length] = 0;
+    for (Py_ssize_t idx = length - 1; idx >= 0; idx--) {
+        double best = 0;
+        Py_ssize_t best_end = -1;
+        for (Py_ssize_t e = scratch->dag_start.items[idx]; e < scratch->dag_start.items[idx + 1]; e += 2) {
+            Py_ssize_t x = ends->items[e];
+            Py_ssize_t edge = ends->items[e + 1];
+            double logfreq = edge < 0 ? 0.0 /* log(1) */ : self->logfreq[edge];
+            double prob = logfreq - self->logtotal + route_prob[x + 1];
+            if (best_end < 0 || prob >= best) { /* ascending x: ">=" keeps the larger x on a tie */
+                best = prob;
+                best_end = x;
+            }
+        }
+        route_prob[idx] = best;
+        route_end[idx] = best_end;
+    }
+    /* The walk: runs of single characters go to flush_single_chars, which may run Viterbi and so
+       reuse route_end; the route is copied out first. */
+    IndexBuffer words = {0};
+    if (index_reserve(&words, length + 1) < 0)
+        return -1;
+    Py_ssize_t count = 0;
+    for (Py_ssize_t x = 0; x < length; x = route_end[x] + 1)
+        words.items[count++] = route_end[x] + 1;
+    int failed = 0;
+    Py_ssize_t x = 0, buffer_start = -1;
+    for (Py_ssize_t w = 0; w < count && !failed; w++) {
+        Py_ssize_t y = words.items[w];
+        if (y - x == 1) {
+            if (buffer_start < 0)
+                buffer_start = x;
+        } else {
+            if (buffer_start >= 0) {
+                failed = flush_single_chars(self, scratch, out, text, kind, data, start + buffer_start, start + x);
+                buffer_start = -1;
+            }
+            if (!failed)
+                failed = append_slice(out, text, start + x, start + y);
+        }
+        x = y;
+    }
+    if (!failed && buffer_start >= 0)
+        failed = flush_single_chars(self, scratch, out, text, kind, data, start + buffer_start, start + x);
+    PyMem_Free(words.items);
+    return failed ? -1 : 0;
+}
+
+/* re_han_default = [\u4E00-\u9FD5a-zA-Z0-9+#&._%-] */
+static int
+is_block_char(Py_UCS4 ch)
+{
+    return IS_HAN(ch) || is_ascii_alnum(ch) || ch == '+' || ch == '#' || ch == '&' || ch == '.' ||
+           ch == '_' || ch == '%' || ch == '-';
+}
+
+/* Tokenizer.cut(text, cut_all=False, HMM=True) on text[start:end]. */
+static int
+jieba_cut(DictionaryObject *self, Scratch *scratch, PyObject *out, PyObject *text, Py_ssize_t start,
+          Py_ssize_t end)
+{
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    Py_ssize_t i = start;
+    while (i < end) {
+        Py_ssize_t j = i;
+        if (is_block_char(PyUnicode_READ(kind, data, i))) {
+            while (j < end && is_block_char(PyUnicode_READ(kind, data, j)))
+                j++;
+            if (cut_block(self, scratch, out, text, kind, data, i, j) < 0)
+                return -1;
+        } else {
+            /* re_skip_default = (\r\n|\s): "\r\n" is one token, every other character is one. */
+            j = i + 1;
+            if (PyUnicode_READ(kind, data, i) == '\r' && j < end && PyUnicode_READ(kind, data, j) == '\n')
+                j++;
+            if (append_slice(out, text, i, j) < 0)
+                return -1;
+        }
+        i = j;
+    }
+    return 0;
+}
+
+/* ---------------------------------------------------------------- Dictionary type */
+
+static void
+Dictionary_dealloc(DictionaryObject *self)
+{
+    PyMem_Free(self->edges);
+    PyMem_Free(self->logfreq);
+    PyMem_Free(self->root_index);
+    PyMem_Free(self->emit);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static int
+read_state_map(PyObject *mapping, const char *what, double out[4])
+{
+    for (int y = 0; y < 4; y++) {
+        char key[2] = {STATE_LETTER[y], 0};
+        PyObject *value = PyMapping_GetItemString(mapping, key);
+        if (!value) {
+            if (!PyErr_ExceptionMatches(PyExc_KeyError))
+                return -1;
+            PyErr_Clear();
+            out[y] = MIN_FLOAT;
+            continue;
+        }
+        out[y] = PyFloat_AsDouble(value);
+        Py_DECREF(value);
+        if (out[y] == -1.0 && PyErr_Occurred()) {
+            PyErr_Format(PyExc_TypeError, "%s: expected float values", what);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Dictionary(freq: dict[str, int], total: int, start_p, trans_p, emit_p) */
+static int
+Dictionary_init(DictionaryObject *self, PyObject *args, PyObject *kwargs)
+{
+    PyObject *freq, *start_p, *trans_p, *emit_p;
+    long long total;
+    if (!PyArg_ParseTuple(args, "O!LOOO:Dictionary", &PyDict_Type, &freq, &total, &start_p, &trans_p, &emit_p))
+        return -1;
+    if (self->edges) {
+        PyErr_SetString(PyExc_RuntimeError, "Dictionary is already initialized");
+        return -1;
+    }
+    if (total <= 0) {
+        PyErr_SetString(PyExc_ValueError, "total must be positive");
+        return -1;
+    }
+    /* Every prefix of a key is a key in jieba's FREQ, but size for the worst case anyway. */
+    Py_ssize_t chars = 0, position = 0;
+    PyObject *word, *value;
+    while (PyDict_Next(freq, &position, &word, &value)) {
+        if (!PyUnicode_Check(word) || !PyLong_Check(value)) {
+            PyErr_SetString(PyExc_TypeError, "freq must map str to int");
+            return -1;
+        }
+        chars += PyUnicode_GET_LENGTH(word);
+    }
+    if (chars >= (Py_ssize_t)UINT32_MAX - 1) {
+        PyErr_SetString(PyExc_ValueError, "dictionary too large");
+        return -1;
+    }
+    size_t slots = 1024;
+    while (slots < (size_t)chars * 2 + 2)
+        slots *= 2;
+    TrieBuilder builder = {0};
+    builder.mask = slots - 1;
+    builder.keys = PyMem_Calloc(slots, sizeof(uint64_t));
+    builder.values = PyMem_Calloc(slots, sizeof(uint32_t));
+    builder.freq = PyMem_Calloc((size_t)chars + 1, sizeof(int64_t));
+    self->emit = PyMem_Malloc(sizeof(double) * 4 * HAN_COUNT);
+    int failed = 0;
+    if (!builder.keys || !builder.values || !builder.freq || !self->emit) {
+        PyErr_NoMemory();
+        failed = 1;
+    }
+    builder.nodes = 1;
+    position = 0;
+    while (!failed && PyDict_Next(freq, &position, &word, &value)) {
+        long long count = PyLong_AsLongLong(value);
+        if (count == -1 && PyErr_Occurred())
+            failed = 1;
+        else
+            builder_add(&builder, word, count);
+    }
+    if (!failed)
+        failed = dictionary_layout(self, &builder) < 0;
+    PyMem_Free(builder.keys);
+    PyMem_Free(builder.values);
+    PyMem_Free(builder.freq);
+    if (failed)
+        return -1;
+    self->logtotal = log((double)total);
+    if (read_state_map(start_p, "start_p", self->start) < 0)
+        return -1;
+    for (int y0 = 0; y0 < 4; y0++) {
+        char key[2] = {STATE_LETTER[y0], 0};
+        PyObject *row = PyMapping_GetItemString(trans_p, key);
+        if (!row)
+            return -1;
+        int failed = read_state_map(row, "trans_p", self->trans[y0]);
+        Py_DECREF(row);
+        if (failed)
+            return -1;
+    }
+    for (int y = 0; y < 4; y++) {
+        double *column = self->emit + y * HAN_COUNT;
+        for (int c = 0; c < HAN_COUNT; c++)
+            column[c] = MIN_FLOAT;
+        char key[2] = {STATE_LETTER[y], 0};
+        PyObject *table = PyMapping_GetItemString(emit_p, key);
+        if (!table)
+            return -1;
+        if (!PyDict_Check(table)) {
+            Py_DECREF(table);
+            PyErr_SetString(PyExc_TypeError, "emit_p rows must be dicts");
+            return -1;
+        }
+        Py_ssize_t pos = 0;
+        PyObject *ch, *prob;
+        while (PyDict_Next(table, &pos, &ch, &prob)) {
+            if (!PyUnicode_Check(ch) || PyUnicode_GET_LENGTH(ch) != 1)
+                continue;
+            Py_UCS4 code = PyUnicode_READ_CHAR(ch, 0);
+            if (!IS_HAN(code))
+                continue; /* Viterbi only ever sees Han characters */
+            column[code - HAN_FIRST] = PyFloat_AsDouble(prob);
+        }
+        Py_DECREF(table);
+        if (PyErr_Occurred())
+            return -1;
+    }
+    return 0;
+}
+
+static PyObject *
+Dictionary_cut(DictionaryObject *self, PyObject *text)
+{
+    if (!PyUnicode_Check(text)) {
+        PyErr_SetString(PyExc_TypeError, "cut() takes a str");
+        return NULL;
+    }
+    if (!self->edges) {
+        PyErr_SetString(PyExc_RuntimeError, "Dictionary is not initialized");
+        return NULL;
+    }
+    PyObject *out = PyList_New(0);
+    if (!out)
+        return NULL;
+    Scratch scratch = {0};
+    int failed = jieba_cut(self, &scratch, out, text, 0, PyUnicode_GET_LENGTH(text));
+    scratch_free(&scratch);
+    if (failed) {
+        Py_DECREF(out);
+        return NULL;
+    }
+    return out;
+}
+
+static PyMethodDef Dictionary_methods[] = {
+    {"cut", (PyCFunction)Dictionary_cut, METH_O,
+     "cut(text) -> list[str]: jieba's lcut(text, cut_all=False, HMM=True) with this dictionary."},
+    {NULL},
+};
+
+static PyTypeObject DictionaryType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "transforms._fastseg.Dictionary",
+    .tp_basicsize = sizeof(DictionaryObject),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_new = PyType_GenericNew,
+    .tp_init = (initproc)Dictionary_init,
+    .tp_dealloc = (destructor)Dictionary_dealloc,
+    .tp_methods = Dictionary_methods,
+    .tp_doc = "jieba's dictionary state (FREQ, total) and HMM tables, for jieba's precise-mode cut.",
+};
+
+/* ---------------------------------------------------------------- scan() */
+
+/* Run boundaries of transforms.segment (_NUMERAL, _MEASURE, _ADVERBS_BEFORE_SHI, _BEFORE_MODAL): a
+   run of Chinese ends after text[i] when it and text[i + 1] fit one rule. The strings come from Python
+   with every scan() call; their characters are kept as bits per Han character, rebuilt only when
+   the caller passes other strings. */
+enum { RULE_NUMERAL = 1, RULE_MEASURE = 2, RULE_ADVERB = 4, RULE_MODAL = 8 };
+static unsigned char rule_bits[HAN_COUNT];
+static PyObject *rule_strings[4];
+
+static int
+set_rules(PyObject *const *strings)
+{
+    if (strings[0] == rule_strings[0] && strings[1] == rule_strings[1] && strings[2] == rule_strings[2] &&
+        strings[3] == rule_strings[3])
+        return 0;
+    memset(rule_bits, 0, sizeof(rule_bits));
+    for (int r = 0; r < 4; r++) {
+        PyObject *chars = strings[r];
+        for (Py_ssize_t i = 0; i < PyUnicode_GET_LENGTH(chars); i++) {
+            Py_UCS4 ch = PyUnicode_READ_CHAR(chars, i);
+            if (!IS_HAN(ch)) {
+                PyErr_SetString(PyExc_ValueError, "run rules must be Chinese characters");
+                return -1;
+            }
+            rule_bits[ch - HAN_FIRST] |= (unsigned char)(1 << r);
+        }
+        Py_INCREF(chars);
+        Py_XSETREF(rule_strings[r], chars);
+    }
+    return 0;
+}
+
+#define RULES(ch) (IS_HAN(ch) ? rule_bits[(ch) - HAN_FIRST] : 0)
+
+/* A run ends after ch: numeral + measure word ("一|个"), 不 + 是能要会敢, 就也都又才 + 是. */
+static int
+run_ends_after(Py_UCS4 ch, Py_UCS4 next)
+{
+    if (ch == 0x4E0D /* 不 */)
+        return (RULES(next) & RULE_MODAL) != 0;
+    unsigned char bits = RULES(ch);
+    if (bits & RULE_ADVERB)
+        return next == 0x662F /* 是 */;
+    return (bits & RULE_NUMERAL) && (RULES(next) & RULE_MEASURE);
+}
+
+static int
+contains(PyObject *chars, Py_UCS4 ch)
+{
+    Py_ssize_t length = PyUnicode_GET_LENGTH(chars);
+    return length && PyUnicode_FindChar(chars, ch, 0, length, 1) >= 0;
+}
+
+typedef struct {
+    DictionaryObject *dictionary; /* the C backend, or NULL */
+    PyObject *cut;                /* else a Python cut function */
+    Scratch scratch;
+} Cutter;
+
+static int
+cut_run(Cutter *cutter, PyObject *out, PyObject *text, Py_ssize_t start, Py_ssize_t end)
+{
+    if (cutter->dictionary)
+        return jieba_cut(cutter->dictionary, &cutter->scratch, out, text, start, end);
+    PyObject *run = PyUnicode_Substring(text, start, end);
+    if (!run)
+        return -1;
+    PyObject *tokens = PyObject_CallOneArg(cutter->cut, run);
+    Py_DECREF(run);
+    if (!tokens)
+        return -1;
+    PyObject *fast = PySequence_Fast(tokens, "cut must return a sequence of str");
+    Py_DECREF(tokens);
+    if (!fast)
+        return -1;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(fast);
+    PyObject **items = PySequence_Fast_ITEMS(fast);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (PyList_Append(out, items[i]) < 0) {
+            Py_DECREF(fast);
+            return -1;
+        }
+    }
+    Py_DECREF(fast);
+    return 0;
+}
+
+/* The text between protected tokens: Chinese runs (cut at the run boundaries) to the cutter, every
+   other character one token. */
+static int
+emit_gap(Cutter *cutter, PyObject *out, PyObject *text, int kind, const void *data,
+         Py_ssize_t start, Py_ssize_t end)
+{
+    Py_ssize_t i = start;
+    while (i < end) {
+        Py_UCS4 ch = PyUnicode_READ(kind, data, i);
+        if (!IS_HAN(ch)) {
+            if (append_slice(out, text, i, i + 1) < 0)
+                return -1;
+            i++;
+            continue;
+        }
+        Py_ssize_t j = i;
+        while (j < end) {
+            Py_UCS4 here = PyUnicode_READ(kind, data, j);
+            if (!IS_HAN(here))
+                break;
+            j++;
+            if (j < end && run_ends_after(here, PyUnicode_READ(kind, data, j)))
+                break;
+        }
+        if (cut_run(cutter, out, text, i, j) < 0)
+            return -1;
+        i = j;
+    }
+    return 0;
+}
+
+static int
+is_word_char(Py_UCS4 ch)
+{
+    return Py_UNICODE_ISALNUM(ch) || ch == '_';
+}
+
+/* Where a protected token may start (else the protected regex cannot match there):
+   - a Han character only if a user term starts with it (`han_firsts`);
+   - a mark (not a word character, not whitespace, not #@[+&._%-) only if the next character is the
+     same mark (a punctuation run);
+   - anything else always (letters, digits, kana, #, @, [, ...). */
+static int
+may_start_token(Py_UCS4 ch, Py_UCS4 next, PyObject *han_firsts)
+{
+    if (IS_HAN(ch))
+        return contains(han_firsts, ch);
+    if (is_word_char(ch))
+        return 1;
+    switch (ch) {
+    case '#': case '@': case '[': case '+': case '&': case '.': case '_': case '%': case '-':
+        return 1;
+    }
+    return next == ch;
+}
+
+/* transforms.weibo_text's _CJK and _NICK_CHAR. */
+static int
+is_span_cjk(Py_UCS4 ch)
+{
+    return (ch >= 0x3400 && ch <= 0x4DBF) || (ch >= 0x4E00 && ch <= 0x9FFF);
+}
+
+static int
+is_nick_char(Py_UCS4 ch)
+{
+    return is_span_cjk(ch) || is_ascii_alnum(ch) || ch == '_' || ch == '-';
+}
+
+#define NEEDS_REGEX (-1)
+
+/* The three protected tokens that make up most of them in Weibo text, matched here as the regex
+   would match them at text[i], in the regex's order (no earlier alternative can start with these
+   characters): [emoticon] (weibo_text._EMOTICON), @mention (_MENTION), and a run of one repeated mark
+   (segment._PUNCT_RUN). Returns the token's end, i when no token starts here, NEEDS_REGEX otherwise.
+   The tests hold scan() equal to the regex-only reference_tokenize. */
+static Py_ssize_t
+common_token_end(int kind, const void *data, Py_ssize_t length, Py_ssize_t i, Py_UCS4 ch, Py_UCS4 next)
+{
+    Py_ssize_t j = i + 1;
+    if (ch == '[') {
+        /* \[[CJK A-Za-z0-9]{1,8}\] */
+        while (j < length && j - i <= 8) {
+            Py_UCS4 inner = PyUnicode_READ(kind, data, j);
+            if (!is_span_cjk(inner) && !is_ascii_alnum(inner))
+                break;
+            j++;
+        }
+        if (j > i + 1 && j < length && PyUnicode_READ(kind, data, j) == ']')
+            return j + 1;
+    } else if (ch == '@') {
+        /* (?<![A-Za-z0-9_])@[CJK A-Za-z0-9_-]{1,30} */
+        Py_UCS4 previous = i > 0 ? PyUnicode_READ(kind, data, i - 1) : 0;
+        if (!(is_ascii_alnum(previous) || previous == '_')) {
+            while (j < length && j - i <= 30 && is_nick_char(PyUnicode_READ(kind, data, j)))
+                j++;
+            if (j > i + 1)
+                return j;
+        }
+    } else if (is_word_char(ch) || Py_UNICODE_ISSPACE(ch) || ch == '#' || ch == '+' || ch == '&' ||
+               ch == '.' || ch == '_' || ch == '%' || ch == '-') {
+        return NEEDS_REGEX; /* user terms, links, topics, numbers, Latin names ... */
+    }
+    /* ([^\w\s])\1+ */
+    if (next != ch)
+        return i;
+    j = i + 1;
+    while (j < length && PyUnicode_READ(kind, data, j) == ch)
+        j++;
+    return j;
+}
+
+/* The end of the protected regex's match at text[i], i when it does not match, -2 on an error. */
+static Py_ssize_t
+regex_token_end(PyObject *match, PyObject *text, Py_ssize_t i)
+{
+    static PyObject *end_name;
+    if (!end_name && !(end_name = PyUnicode_InternFromString("end")))
+        return -2;
+    PyObject *position = PyLong_FromSsize_t(i);
+    if (!position)
+        return -2;
+    PyObject *call_args[2] = {text, position};
+    PyObject *found = PyObject_Vectorcall(match, call_args, 2, NULL);
+    Py_DECREF(position);
+    if (!found)
+        return -2;
+    if (found == Py_None) {
+        Py_DECREF(found);
+        return i;
+    }
+    PyObject *end_object = PyObject_CallMethodNoArgs(found, end_name);
+    Py_DECREF(found);
+    if (!end_object)
+        return -2;
+    Py_ssize_t end = PyLong_AsSsize_t(end_object);
+    Py_DECREF(end_object);
+    if (end == -1 && PyErr_Occurred())
+        return -2;
+    return end;
+}
+
+/* scan(text, match, han_firsts, numerals, measures, adverbs, before_modal, cutter) -> list[str]
+   match(text, pos) is the protected-token regex's bound .match; cutter a Dictionary or a callable. */
+static PyObject *
+scan(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 8) {
+        PyErr_SetString(PyExc_TypeError, "scan() takes 8 arguments");
+        return NULL;
+    }
+    PyObject *text = args[0], *match = args[1], *han_firsts = args[2];
+    for (int a = 0; a < 7; a++) {
+        if (a != 1 && !PyUnicode_Check(args[a])) {
+            PyErr_Format(PyExc_TypeError, "scan() argument %d must be str", a + 1);
+            return NULL;
+        }
+    }
+    if (set_rules(args + 3) < 0)
+        return NULL;
+    Cutter cutter = {0};
+    if (PyObject_TypeCheck(args[7], &DictionaryType))
+        cutter.dictionary = (DictionaryObject *)args[7];
+    else
+        cutter.cut = args[7];
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    Py_ssize_t length = PyUnicode_GET_LENGTH(text);
+    PyObject *out = PyList_New(0);
+    if (!out)
+        return NULL;
+    Py_ssize_t gap = 0, i = 0;
+    while (i < length) {
+        Py_UCS4 ch = PyUnicode_READ(kind, data, i);
+        if (Py_UNICODE_ISSPACE(ch)) {
+            if (emit_gap(&cutter, out, text, kind, data, gap, i) < 0)
+                goto error;
+            while (i < length && Py_UNICODE_ISSPACE(PyUnicode_READ(kind, data, i)))
+                i++;
+            gap = i;
+            continue;
+        }
+        Py_UCS4 next = i + 1 < length ? PyUnicode_READ(kind, data, i + 1) : 0;
+        if (may_start_token(ch, next, han_firsts)) {
+            Py_ssize_t end = IS_HAN(ch) ? NEEDS_REGEX : common_token_end(kind, data, length, i, ch, next);
+            if (end == NEEDS_REGEX) {
+                end = regex_token_end(match, text, i);
+                if (end == -2)
+                    goto error;
+            }
+            if (end > i) {
+                if (emit_gap(&cutter, out, text, kind, data, gap, i) < 0 || append_slice(out, text, i, end) < 0)
+                    goto error;
+                i = gap = end;
+                continue;
+            }
+        }
+        i++;
+    }
+    if (emit_gap(&cutter, out, text, kind, data, gap, length) < 0)
+        goto error;
+    scratch_free(&cutter.scratch);
+    return out;
+error:
+    scratch_free(&cutter.scratch);
+    Py_DECREF(out);
+    return NULL;
+}
+
+static PyMethodDef module_methods[] = {
+    {"scan", (PyCFunction)(void (*)(void))scan, METH_FASTCALL,
+     "scan(text, match, han_firsts, numerals, measures, adverbs, before_modal, cutter) -> list[str]"},
+    {NULL},
+};
+
+static struct PyModuleDef module_definition = {
+    PyModuleDef_HEAD_INIT, "transforms._fastseg", "C fast paths of transforms.segment.", -1, module_methods,
+};
+
+PyMODINIT_FUNC
+PyInit__fastseg(void)
+{
+    if (PyType_Ready(&DictionaryType) < 0)
+        return NULL;
+    PyObject *module = PyModule_Create(&module_definition);
+    if (!module)
+        return NULL;
+    Py_INCREF(&DictionaryType);
+    if (PyModule_AddObject(module, "Dictionary", (PyObject *)&DictionaryType) < 0) {
+        Py_DECREF(&DictionaryType);
+        Py_DECREF(module);
+        return NULL;
+    }
+    return module;
+}
