@@ -1,6 +1,6 @@
 """Word segmentation: backend agreement, F1 against the NLPCC 2016 Weibo gold, and speed.
 
-    .venv/bin/python bench/wordseg.py agreement   # rjieba against jieba, brand dictionary applied
+    .venv/bin/python bench/wordseg.py agreement   # jieba-c and rjieba against jieba, brand dictionary applied
     .venv/bin/python bench/wordseg.py f1          # P/R/F1 on nlpcc2016-wordseg-dev.dat
     .venv/bin/python bench/wordseg.py speed       # MB/s and posts/s on one core
     .venv/bin/python bench/wordseg.py             # a quick run of all three (--limit 2000 posts)
@@ -90,17 +90,20 @@ def jieba_reference() -> Callable[[str], list[str]]:
 def agreement(data: Path, limit: int | None) -> None:
     texts = weibo_texts(data, limit) + ["".join(tokens) for tokens in nlpcc_gold(data, limit)]
     size = sum(len(text.encode("utf-8")) for text in texts)
-    print(f"agreement of rjieba with jieba: {len(texts)} texts ({size / 1e6:.2f} MB), "
-          f"brand dictionary {BRAND_DICTIONARY.name}; token-level F1 over spans, jieba as reference")
+    print(f"agreement with jieba: {len(texts)} texts ({size / 1e6:.2f} MB), brand dictionary "
+          f"{BRAND_DICTIONARY.name}; token-level F1 over spans, jieba as reference")
     by_backend = {name: Segmenter([BRAND_DICTIONARY], backend=name) for name in BACKENDS}
     for label, method in (("backend cut (whole text)", "backend_cut"), ("Segmenter.tokenize", "tokenize")):
         reference = [spans(text, getattr(by_backend["jieba"], method)(text)) for text in texts]
-        fast = [spans(text, getattr(by_backend["rjieba"], method)(text)) for text in texts]
-        _precision, _recall, f1 = precision_recall_f1(zip(reference, fast, strict=True))
-        same = sum(left == right for left, right in zip(reference, fast, strict=True))
         tokens = sum(len(spans_) for spans_ in reference)
-        print(f"  {label:26s} token agreement {f1:.4%}  identical texts {same / len(texts):.2%}  "
-              f"({tokens} jieba tokens)")
+        for name in BACKENDS:
+            if name == "jieba":
+                continue
+            fast = [spans(text, getattr(by_backend[name], method)(text)) for text in texts]
+            _precision, _recall, f1 = precision_recall_f1(zip(reference, fast, strict=True))
+            same = sum(left == right for left, right in zip(reference, fast, strict=True))
+            print(f"  {name:8s} {label:26s} token agreement {f1:.4%}  identical texts "
+                  f"{same / len(texts):.2%}  ({tokens} jieba tokens)")
 
 
 def f1(data: Path, limit: int | None) -> None:
@@ -109,14 +112,15 @@ def f1(data: Path, limit: int | None) -> None:
     gold_spans = [spans(text, tokens) for text, tokens in zip(texts, gold, strict=True)]
     print(f"word segmentation against NLPCC 2016 Weibo dev gold: {len(texts)} sentences, "
           f"{sum(len(tokens) for tokens in gold)} gold tokens")
-    product = Segmenter()
-    for label, cut in (
-        ("jieba alone (precise, HMM)", jieba_reference()),
-        (f"Segmenter.tokenize ({product.backend})", product.tokenize),
-    ):
+    runs: list[tuple[str, Callable[[str], list[str]]]] = [("jieba alone (precise, HMM)", jieba_reference())]
+    default = Segmenter().backend
+    for name in BACKENDS:
+        label = f"Segmenter.tokenize ({name}{', the default' if name == default else ''})"
+        runs.append((label, Segmenter(backend=name).tokenize))
+    for label, cut in runs:
         predicted = [spans(text, cut(text)) for text in texts]
         precision, recall, score = precision_recall_f1(zip(gold_spans, predicted, strict=True))
-        print(f"  {label:34s} P {precision:.4f}  R {recall:.4f}  F1 {score:.4f}")
+        print(f"  {label:46s} P {precision:.4f}  R {recall:.4f}  F1 {score:.4f}")
 
 
 def speed(data: Path, limit: int | None, repeats: int) -> None:
@@ -124,12 +128,14 @@ def speed(data: Path, limit: int | None, repeats: int) -> None:
     size = sum(len(text.encode("utf-8")) for text in texts)
     print(f"speed on one core: {len(texts)} posts of dev.tsv, {size / 1e6:.2f} MB UTF-8, best of {repeats}")
     rjieba_only = Segmenter(backend="rjieba")
+    c_only = Segmenter(backend="jieba-c")
     product = Segmenter()
-    product.tokenize("预热")  # build the backends outside the timing
-    rjieba_only.backend_cut("预热")
+    for segmenter in (rjieba_only, c_only, product):
+        segmenter.tokenize("预热")  # build the backends outside the timing
     runs: Sequence[tuple[str, Callable[[str], list[str]], int]] = (
         ("jieba alone", jieba_reference(), 1),
         ("rjieba alone", rjieba_only.backend_cut, repeats),
+        ("jieba-c alone", c_only.backend_cut, repeats),
         (f"Segmenter.tokenize ({product.backend})", product.tokenize, repeats),
     )
     for label, cut, count in runs:
