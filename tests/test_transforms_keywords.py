@@ -8,7 +8,7 @@ import jieba
 import jieba.analyse
 import pytest
 
-from transforms.keywords import KeywordExtractor, default_idf_path, load_idf
+from transforms.keywords import KeywordExtractor, default_idf_path, load_idf, top_keywords
 
 
 @pytest.fixture(scope="module")
@@ -105,3 +105,16 @@ def test_agrees_with_jieba_analyse_extract_tags(extractor: KeywordExtractor, sen
     assert dict(ours) == {term: round(weight, 6) for term, weight in reference}
     reference_top = sorted(reference, key=lambda item: (-item[1], item[0]))[:5]
     assert [term for term, _ in ours[:5]] == [term for term, _ in reference_top]
+
+
+def test_keyword_idf_and_top_keywords_rank_as_keywords_does() -> None:
+    extractor = KeywordExtractor(stopwords={"OK"})
+    assert [extractor.keyword_idf(token) for token in ["好", "2024", "……", "ok"]] == [None] * 4
+    assert extractor.keyword_idf("极光") == extractor.idf_table.get("极光")
+    assert extractor.keyword_idf("星环OS未知词") == extractor.idf_table.median_idf
+    tokens = ["极光", "手机", "极光", "发布", "旗舰", "影像", "续航"]
+    counts = {term: tokens.count(term) for term in tokens}
+    ranked = [(-count * extractor.idf_table.get(term), term) for term, count in counts.items()]
+    for top_k in (0, 2, 5, 10):
+        assert top_keywords(list(ranked), len(tokens), top_k) == extractor.keywords(tokens, top_k=top_k)
+    assert top_keywords([], 0, 5) == []

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.test_transforms_sentiment import TINY, write_tsv
+from transforms import post_text
 from transforms.confidential import ConfidentialMatcher
 from transforms.post_text import PostTextAnalyzer
 from transforms.segment import Segmenter, count_terms
@@ -59,3 +60,48 @@ def test_a_trained_model_also_falls_back_to_the_chain(tmp_path: Path) -> None:
     result = trained.analyze("转发微博//@某人:耳机坏了，气死我了", check_confidential=False)
     assert result.sentiment.label == "negative"
     assert trained.scorer.score_text("转发微博//@某人:耳机坏了，气死我了").label == "negative"
+
+
+POSTS = [
+    "#极光X5发布会# 新手机拍照太惊艳了，续航也好[赞][赞] 11月23日 3.5万 iPhone 15 Pro @某人 http://t.cn/A6",
+    "不是不好吃，就是太贵了！！！2024 的的的 么么哒 很开心啊",
+    "转发微博//@某人:真的很垃圾，太差了",
+    "",
+]
+
+
+def test_term_counts_and_keywords_are_the_segmenters_and_the_extractors(analyzer: PostTextAnalyzer) -> None:
+    for text in POSTS * 2:  # the second round reads the memo
+        clean = clean_weibo_text(text)
+        tokens = analyzer.segmenter.tokenize(clean.own_text)
+        term_counts, words = analyzer.segmenter.term_counts_of_tokens(tokens)
+        result = analyzer.analyze(text, check_confidential=False)
+        assert list(result.term_counts.items()) == list(term_counts.items())  # same order too
+        assert result.keywords == analyzer.keyword_extractor.keywords(words, top_k=5)
+        if not clean.chain:
+            assert result.sentiment == analyzer.scorer.score_tokens(tokens)
+        assert analyzer.terms_and_keywords(clean.own_text) == (result.term_counts, result.keywords)
+
+
+def test_the_token_memo_is_bounded(analyzer: PostTextAnalyzer, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(post_text, "_TOKEN_MEMO_LIMIT", 3)
+    fresh = PostTextAnalyzer(analyzer.segmenter, analyzer.scorer, confidential=analyzer.confidential)
+    for text in POSTS:
+        assert fresh.analyze(text, check_confidential=True) == analyzer.analyze(text, check_confidential=True)
+        assert len(fresh._token_entries) <= 3
+
+
+def test_the_original_is_not_segmented_when_the_chain_carries_sentiment(analyzer: PostTextAnalyzer) -> None:
+    segmented: list[str] = []
+    segmenter = Segmenter()
+    tokenize = segmenter.tokenize
+
+    def counting_tokenize(text: str) -> list[str]:
+        segmented.append(text)
+        return tokenize(text)
+
+    segmenter.tokenize = counting_tokenize  # type: ignore[method-assign]
+    counting = PostTextAnalyzer(segmenter, analyzer.scorer, confidential=analyzer.confidential)
+    result = counting.analyze("转发微博//@某人:太差了", check_confidential=False, original_text="原文太棒了")
+    assert result.sentiment.label == "negative"
+    assert "原文太棒了" not in segmented

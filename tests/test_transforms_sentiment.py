@@ -75,6 +75,22 @@ def test_glued_forms_from_the_segmenter(scorer: SentimentScorer) -> None:
     assert scorer.score_tokens(["么", "么", "哒"]).score > 0  # pieces of one lexicon word
 
 
+@pytest.mark.parametrize(
+    "tokens",
+    [
+        [],
+        ["不", "是", "不", "喜欢"],
+        ["非常", "非常", "难过", "，", "但是", "好", "开心"],
+        ["么", "么", "哒", "我", "是", "好", "好吃"],
+        ["很无语", "累死", "哈哈哈哈", "23333", "新词未知", "[哈哈]", "不", "[泪]"],
+    ],
+)
+def test_scoring_given_token_entries_is_scoring_tokens(scorer: SentimentScorer, tokens: list[str]) -> None:
+    # Callers that memoize token_sentiment (transforms.post_text) pass entries starting with it.
+    entries = [(*scorer.token_sentiment(token), "caller's own data") for token in tokens]
+    assert scorer.score_entries_with_signal(tokens, entries) == scorer.score_with_signal(tokens)
+
+
 def test_emoticons(scorer: SentimentScorer) -> None:
     assert scorer.score_text("[哈哈]", fallback_tokenize).label == "positive"
     assert scorer.score_text("[泪][泪]", fallback_tokenize).label == "negative"

@@ -1,6 +1,15 @@
 """clean_weibo_text: HTML, normalization, repost chains and Weibo tokens on real-looking posts."""
 
-from transforms.weibo_text import CleanText, RepostLink, clean_weibo_text, iter_spans
+import re
+
+from transforms.weibo_text import (
+    SPAN_KINDS,
+    CleanText,
+    RepostLink,
+    clean_weibo_text,
+    iter_spans,
+    normalize_text,
+)
 
 
 def test_repost_chain_splits_own_words_from_earlier_links() -> None:
@@ -185,3 +194,44 @@ def test_iter_spans_round_trips_the_text() -> None:
         ("link", "http://t.cn/A6xYz12b"),
     ]
     assert "".join(value for _, value in spans) == text
+
+
+def test_span_tuples_match_iter_spans_on_overlapping_candidates() -> None:
+    # clean_weibo_text finds spans with its own scan; iter_spans' named-group regex is the reference.
+    texts = [
+        "见http://t.cn/A6#话题#@某人[哈哈] #话题里有@人和[表情]# a@b.cn @开头[赞][赞]",
+        "@一 @二@三 x@不是 _@也不是 -@是 #不闭合 #[哈哈]# [太长的不是一个表情啊] https://a.cn/[嘻嘻]",
+        "@" + "长" * 40 + " ##空话题## #有 空格# http://",
+    ]
+    for text in texts:
+        clean = clean_weibo_text(text)
+        spans = list(iter_spans(clean.own_text))
+        found = {kind: tuple(value for k, value in spans if k == kind) for kind in SPAN_KINDS}
+        assert (clean.links, clean.topics, clean.mentions, clean.emoticons) == (
+            found["link"],
+            found["topic"],
+            found["mention"],
+            found["emoticon"],
+        )
+
+
+def test_normalization_matches_translate_then_whitespace_collapse() -> None:
+    # Every character the cleaner translates or drops, and every whitespace character, in one string.
+    codes = [*range(0xFF01, 0xFF5F), 0x3000, 0x200B, 0x200D, 0x2060, 0xFEFF]
+    translated = "".join(map(chr, codes))
+    whitespace = "".join(chr(code) for code in range(0x3001) if chr(code).isspace())
+    text = f" {whitespace}a{translated}，！？：b {whitespace}c{whitespace}"
+    table = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)}
+    table.update({0x3000: 0x20, **dict.fromkeys(map(ord, "\u200b\u200c\u200d\u200e\u200f\u2060\ufeff"))})
+    assert normalize_text(text) == re.sub(r"\s+", " ", text.translate(table)).strip()
+
+
+def test_chain_markers_and_separators() -> None:
+    clean = clean_weibo_text("好///@甲 : : 乙//@丙//@丁:// @戊 //@" + "己" * 35 + "末尾")
+    assert clean.own_text == "好/"
+    assert clean.chain == (
+        RepostLink(screen_name="甲", text=": 乙"),
+        RepostLink(screen_name="丙", text=""),
+        RepostLink(screen_name="丁", text="// @戊"),
+        RepostLink(screen_name="己" * 30, text="己" * 5 + "末尾"),
+    )

@@ -6,17 +6,26 @@ confidential matcher; `analyze` is what the pipeline (and bench/text.py) runs fo
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from transforms.confidential import ConfidentialMatcher
-from transforms.keywords import KeywordExtractor
+from transforms.keywords import KeywordExtractor, top_keywords
 from transforms.segment import Segmenter
 from transforms.sentiment import Sentiment, SentimentScorer, chain_tokens, configured_scorer
-from transforms.weibo_text import CleanText, clean_weibo_text
+from transforms.weibo_text import CleanText, _new_frozen, clean_weibo_text
 
 __all__ = ["KEYWORDS_PER_POST", "PostText", "PostTextAnalyzer"]
 
 KEYWORDS_PER_POST = 5
+# Per-analyzer memo of token -> _TokenEntry; cleared when it reaches this many entries.
+_TOKEN_MEMO_LIMIT = 200_000
+
+# Everything the transform needs to know of one token, looked up once per token in one memo:
+# (sentiment kind, sentiment weight) as SentimentScorer.token_sentiment gives them (the scorer reads
+# these two), its (term, kind) key in PostText.term_counts (None when the segmenter drops the token),
+# and its IDF as a keyword (None when it is never one).
+_TokenEntry = tuple[int, float, tuple[str, str] | None, float | None]
 
 
 @dataclass(frozen=True)
@@ -42,6 +51,8 @@ class PostTextAnalyzer:
         self.scorer = scorer or configured_scorer()
         self.keyword_extractor = keyword_extractor or KeywordExtractor(stopwords=segmenter.stopwords)
         self.confidential = confidential or ConfidentialMatcher.from_config()
+        # token -> _TokenEntry, for the segmenter, scorer and keyword extractor above (set once here).
+        self._token_entries: dict[str, _TokenEntry] = {}
 
     def analyze(
         self, raw_text: str, *, check_confidential: bool, original_text: str | None = None
@@ -60,37 +71,85 @@ class PostTextAnalyzer:
         then the reposted original, as `shengliang sentiment eval` does. `check_confidential`
         (employee posts) matches the lexicon over the whole text and the reposted original: an
         employee who reposts a leak spreads it too."""
-        tokenize = self.segmenter.tokenize
-        tokens = tokenize(clean.own_text) if clean.own_text else []
-        sentiment, has_signal = self.scorer.score_with_signal(tokens)
-        if not has_signal:
+        tokens = self.segmenter.tokenize(clean.own_text) if clean.own_text else []
+        entries = self._entries(tokens)
+        sentiment, has_signal = self.scorer.score_entries_with_signal(tokens, entries)
+        if not has_signal and (clean.chain or original is not None):
             for fallback in self._fallback_tokens(clean, original):
                 fallback_sentiment, fallback_signal = self.scorer.score_with_signal(fallback)
                 if fallback_signal:
                     sentiment = fallback_sentiment
                     break
-        term_counts, keywords = self._terms_and_keywords(tokens)
+        term_counts, keywords = self._terms_and_keywords(entries)
         found = None
         if check_confidential:
             found = self.confidential.find(clean.text)
             if original is not None:
                 found = list(dict.fromkeys(found + self.confidential.find(original.text)))
-        return PostText(clean, term_counts, sentiment, keywords, found)
+        return _new_frozen(
+            PostText,
+            {
+                "clean": clean,
+                "term_counts": term_counts,
+                "sentiment": sentiment,
+                "keywords": keywords,
+                "confidential_terms": found,
+            },
+        )
 
     def terms_and_keywords(self, text: str) -> tuple[dict[tuple[str, str], int], list[tuple[str, float]]]:
         """Term counts and keywords alone (WeChat articles: no sentiment, no confidential check)."""
-        return self._terms_and_keywords(self.segmenter.tokenize(text))
+        return self._terms_and_keywords(self._entries(self.segmenter.tokenize(text)))
+
+    def _entries(self, tokens: list[str]) -> list[_TokenEntry]:
+        """Each token's _TokenEntry, in order."""
+        known = self._token_entries.get
+        entries = list(map(known, tokens))
+        if not all(entries):  # a token never seen before (entries are non-empty tuples)
+            remember = self._remember_token
+            entries = [entry or remember(token) for token, entry in zip(tokens, entries, strict=True)]
+        return entries
+
+    def _remember_token(self, token: str) -> _TokenEntry:
+        """A token's _TokenEntry, from the scorer, the segmenter and the keyword extractor; memoized."""
+        sentiment_kind, sentiment_weight = self.scorer.token_sentiment(token)
+        terms = self.segmenter.terms_of_tokens([token])  # [] when the segmenter drops the token
+        term_kind = terms[0].kind if terms else None
+        term_key = (token, term_kind) if term_kind is not None else None
+        idf = self.keyword_extractor.keyword_idf(token) if term_kind == "word" else None
+        entry = (sentiment_kind, sentiment_weight, term_key, idf)
+        if len(self._token_entries) >= _TOKEN_MEMO_LIMIT:
+            self._token_entries.clear()
+        self._token_entries[token] = entry
+        return entry
 
     def _terms_and_keywords(
-        self, tokens: list[str]
+        self, entries: list[_TokenEntry]
     ) -> tuple[dict[tuple[str, str], int], list[tuple[str, float]]]:
-        term_counts, words = self.segmenter.term_counts_of_tokens(tokens)
-        return term_counts, self.keyword_extractor.keywords(words, top_k=KEYWORDS_PER_POST)
+        """segmenter.term_counts_of_tokens(tokens)[0], and keyword_extractor.keywords of its "word"
+        terms, from the tokens' entries."""
+        term_counts: dict[tuple[str, str], int] = {}  # in order of first occurrence, as Counter has it
+        keyword_idfs: list[tuple[tuple[str, str], float]] = []  # of the distinct keyword candidates
+        for _kind, _weight, term_key, idf in entries:
+            if term_key is None:
+                continue
+            if term_key in term_counts:
+                term_counts[term_key] += 1
+            else:
+                term_counts[term_key] = 1
+                if idf is not None:
+                    keyword_idfs.append((term_key, idf))
+        ranked: list[tuple[float, str]] = []  # (-count * idf, term), as KeywordExtractor.keywords ranks
+        kept_words = 0  # occurrences of the keyword candidates (the TF denominator)
+        for term_key, idf in keyword_idfs:
+            count = term_counts[term_key]
+            kept_words += count
+            ranked.append((-count * idf, term_key[0]))
+        return term_counts, top_keywords(ranked, kept_words, KEYWORDS_PER_POST)
 
-    def _fallback_tokens(self, clean: CleanText, original: CleanText | None) -> list[list[str]]:
-        fallbacks = []
+    def _fallback_tokens(self, clean: CleanText, original: CleanText | None) -> Iterator[list[str]]:
+        """The chain's tokens, then the reposted original's: each tokenized only when reached."""
         if clean.chain:
-            fallbacks.append(chain_tokens(clean.chain, self.segmenter.tokenize))
+            yield chain_tokens(clean.chain, self.segmenter.tokenize)
         if original is not None and original.own_text:
-            fallbacks.append(self.segmenter.tokenize(original.own_text))
-        return fallbacks
+            yield self.segmenter.tokenize(original.own_text)

@@ -29,7 +29,9 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import compress, repeat
+from operator import itemgetter
 from pathlib import Path
+from typing import Any
 
 from extractors.errors import ShengliangError
 from transforms.weibo_text import RepostLink, clean_weibo_text, iter_spans
@@ -43,6 +45,7 @@ __all__ = [
     "Sentiment",
     "SentimentDataError",
     "SentimentScorer",
+    "TokenSentiment",
     "configured_model_path",
     "configured_scorer",
     "default_tokenizer",
@@ -69,6 +72,9 @@ _MAX_CACHED_TOKENS = 500_000
 # _NONE is 0 so that compress() skips it; _PREFIX is a token meaning nothing alone that may start a
 # lexicon word the segmenter split (么 of 么|么|哒).
 _NONE, _WORD, _EMOTICON, _NEGATION, _DEGREE, _CONTRAST, _PREFIX = range(7)
+# A token's (kind, weight) as the scorer reads it. The entries _pass_entries reads start with these two.
+TokenSentiment = tuple[int, float]
+_KIND_OF_ENTRY = itemgetter(0)
 
 # A token starting with one of these ends a clause: negation and degree windows do not cross it.
 _BOUNDARY_CHARS = frozenset('，。！？；,.!?;…~～、：:\n—「」“”"《》()（）/')
@@ -130,9 +136,12 @@ class SentimentScorer:
         # Lexicon words the segmenter cuts into pieces (么|么|哒): their first pieces, and every run of
         # leading pieces, so that _join can glue them back.
         self._join_starts, self._join_prefixes = _split_words(lexicons.words, tokenize or default_tokenizer())
-        # The hot path's tables: kind and weight per token, growing with every new token analysed.
-        self._kinds = {token: kind for token, (kind, _value) in self._base.items()}
-        self._values = {token: value for token, (_kind, value) in self._base.items()}
+        # What two glued tokens must be for _join to find anything: a lexicon word or a longer word's
+        # leading pieces. Checked before calling _join, which most join starts (我, 是, 不) do not need.
+        words = {word for word, (kind, _weight) in self._base.items() if kind == _WORD}
+        self._join_pairs = self._join_prefixes | words
+        # The hot path's table: (kind, weight) per token, growing with every new token analysed.
+        self._table = dict(self._base)
         self._degree_words = lexicons.degrees
         self._negations_longest_first = tuple(sorted(lexicons.negations, key=len, reverse=True))
         self._degrees_longest_first = tuple(sorted(lexicons.degrees, key=len, reverse=True))
@@ -181,6 +190,20 @@ class SentimentScorer:
         total, hits, model_sum = self._pass(tokens)
         return self._finish(total, model_sum), hits > 0
 
+    def token_sentiment(self, token: str) -> TokenSentiment:
+        """What one token means to the scorer: (kind, weight), kind 0 for a token meaning nothing alone.
+        For callers that keep their own memo of per-token data (transforms.post_text)."""
+        entry = self._table.get(token)
+        return entry if entry is not None else self._analyze(token)
+
+    def score_entries_with_signal(
+        self, tokens: Sequence[str], entries: Sequence[Sequence[Any]]
+    ) -> tuple[Sentiment, bool]:
+        """score_with_signal(tokens), where entries[i] starts with the two items of
+        token_sentiment(tokens[i]) (the caller's own memo: no lookup here)."""
+        total, hits, model_sum = self._pass_entries(tokens, entries)
+        return self._finish(total, model_sum), hits > 0
+
     def has_signal(self, tokens: Sequence[str]) -> bool:
         """Whether the tokens hold any sentiment word or emoticon (else callers read the repost chain)."""
         return self._pass(tokens)[1] > 0
@@ -193,16 +216,24 @@ class SentimentScorer:
     # --- the one pass ---------------------------------------------------------------------------
 
     def _pass(self, tokens: Sequence[str]) -> tuple[float, int, float]:
-        """(lexicon total, number of sentiment hits, sum of model token weights).
-
-        Kinds of all tokens come from one C-level map; only the tokens that mean something (kind != 0,
-        a few per post) go through the Python loop. Windows are measured in token positions.
-        """
-        kinds = list(map(self._kinds.get, tokens))
-        if None in kinds:  # tokens never seen before: analyse once, cached for every later post
+        """(lexicon total, number of sentiment hits, sum of model token weights)."""
+        known = self._table.get
+        entries = list(map(known, tokens))
+        if not all(entries):  # tokens never seen before: analyse once, cached for every later post
             analyze = self._analyze
-            kinds = [analyze(tok) if kind is None else kind for tok, kind in zip(tokens, kinds, strict=True)]
-        values = self._values
+            entries = [entry or analyze(token) for token, entry in zip(tokens, entries, strict=True)]
+        return self._pass_entries(tokens, entries)
+
+    def _pass_entries(
+        self, tokens: Sequence[str], entries: Sequence[Sequence[Any]]
+    ) -> tuple[float, int, float]:
+        """_pass with each token's (kind, weight, ...) entry given.
+
+        Only the tokens that mean something (kind != 0, a few per post) go through the Python loop.
+        Windows are measured in token positions.
+        """
+        kinds: list[int] = list(map(_KIND_OF_ENTRY, entries))
+        join_starts, join_pairs, degree_words = self._join_starts, self._join_pairs, self._degree_words
         total = 0.0
         hits = 0
         negation_at = degree_at = -(1 << 30)  # position of the last negation / degree word
@@ -215,8 +246,8 @@ class SentimentScorer:
                 continue
             token = tokens[index]
             kind = kinds[index]
-            if token in self._join_starts and index + 1 < count:
-                joined = self._join(tokens, index)
+            if token in join_starts and index + 1 < count:
+                joined = self._join(tokens, index) if token + tokens[index + 1] in join_pairs else None
                 if joined is not None:
                     value, step = joined
                     kind = _WORD
@@ -224,12 +255,12 @@ class SentimentScorer:
                 elif kind == _PREFIX:
                     continue
                 else:
-                    value = values[token]
+                    value = entries[index][1]
             else:
-                value = values[token]
+                value = entries[index][1]
             if kind == _WORD:
-                if token in self._degree_words and index + 1 < count and kinds[index + 1] == _WORD:
-                    multiplier = self._degree_words[token]
+                if token in degree_words and index + 1 < count and kinds[index + 1] == _WORD:
+                    multiplier = degree_words[token]
                     degree = degree * multiplier if index - degree_at <= DEGREE_WINDOW else multiplier
                     degree_at = index  # 好/真 before a sentiment word act as degree words: 好开心
                     continue
@@ -293,15 +324,16 @@ class SentimentScorer:
                 break
         return best
 
-    def _analyze(self, token: str) -> int:
+    def _analyze(self, token: str) -> TokenSentiment:
+        """token_sentiment of a token not in the table yet; added to it while it has room."""
         kind, value = self._derive(token, depth=0)
         if kind == _NONE and token in self._join_starts:
             kind = _PREFIX
-        if len(self._kinds) < _MAX_CACHED_TOKENS:
+        entry = (kind, value)
+        if len(self._table) < _MAX_CACHED_TOKENS:
             with self._lock:
-                self._values[token] = value
-                self._kinds[token] = kind
-        return kind
+                self._table[token] = entry
+        return entry
 
     def _derive(self, token: str, depth: int) -> tuple[int, float]:
         """What an unknown token means, from the lexicons (computed once per distinct token)."""
