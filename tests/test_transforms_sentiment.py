@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 from pathlib import Path
 
 import pytest
@@ -28,6 +29,28 @@ def scorer() -> SentimentScorer:
 
 def score(scorer: SentimentScorer, text: str) -> float:
     return scorer.score_text(text, fallback_tokenize).score
+
+
+def test_c_pass_equals_the_python_reference(scorer: SentimentScorer) -> None:
+    # _fastseg.sentiment_pass runs the rules; _pass_entries_reference states them in Python. Random
+    # token lists from every lexicon, the glued pieces, clause boundaries and unknown words.
+    lexicons = scorer._lexicons
+    pool = (
+        sorted(lexicons.words)[:400]
+        + sorted(lexicons.emoticons)[:50]
+        + sorted(lexicons.negations)
+        + sorted(lexicons.degrees)
+        + sorted(lexicons.contrasts)
+        + sorted(scorer._join_starts)
+        + sorted(scorer._join_prefixes)
+        + list("，。！？,.!~ 我你是的了啊么哒")
+        + ["很开心啊", "不开心", "累死", "哈哈哈哈", "23333", "棒棒", "好好好", "新词未知", "😂"]
+    )
+    rng = random.Random(20261123)
+    for _ in range(20_000):
+        tokens = [rng.choice(pool) for _ in range(rng.randint(0, 14))]
+        entries = [scorer.token_sentiment(token) for token in tokens]
+        assert scorer._pass_entries(tokens, entries) == scorer._pass_entries_reference(tokens, entries), tokens
 
 
 @pytest.mark.parametrize("text", ["今天好开心", "这家店太好吃了", "谢谢大家，生日快乐", "给力！点赞", "加油"])

@@ -9,7 +9,11 @@
    compiled regex (tried only where one can start); the Chinese text between them is cut at the
    run boundaries of transforms.segment and handed to a Dictionary, or to a Python cut function
    (the jieba and rjieba backends). Its output equals Segmenter.reference_tokenize(); the tests and
-   bench/wordseg.py check that on every shared text. */
+   bench/wordseg.py check that on every shared text.
+
+   tally_terms(): transforms.post_text's per-post term counts and top keywords.
+
+   sentiment_pass(): transforms.sentiment's lexicon pass over a post's tokens. */
 
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -45,6 +49,8 @@ typedef struct {
     PyObject_HEAD
     Edge *edges;       /* edge_count + 1 entries; the last only holds `first` */
     double *logfreq;   /* log(FREQ[word]) per edge, where FREQ[word] > 0 */
+    PyObject **words;  /* per edge, the str of its word once cut: repeated words are one object */
+    uint32_t edge_count;
     uint32_t *root_index; /* BMP character -> its edge from the root, or NO_NODE */
     uint32_t root_count;
     double logtotal;
@@ -162,9 +168,11 @@ dictionary_layout(DictionaryObject *self, const TrieBuilder *builder)
     uint32_t *first = PyMem_Malloc(sizeof(uint32_t) * (nodes + 1)); /* by new node id */
     self->edges = PyMem_Malloc(sizeof(Edge) * (count + 1));
     self->logfreq = PyMem_Malloc(sizeof(double) * (count ? count : 1));
+    self->words = PyMem_Calloc(count ? count : 1, sizeof(PyObject *));
+    self->edge_count = count;
     self->root_index = PyMem_Malloc(sizeof(uint32_t) * 0x10000);
     int failed = !triples || !old_start || !old_count || !queue || !first || !self->edges || !self->logfreq ||
-                 !self->root_index;
+                 !self->words || !self->root_index;
     if (!failed) {
         uint32_t filled = 0;
         for (size_t slot = 0; slot <= builder->mask; slot++) {
@@ -244,6 +252,7 @@ typedef struct {
     IndexBuffer dag_start;
     double *route_prob;
     Py_ssize_t *route_end;
+    Py_ssize_t *route_edge; /* the edge of the word route_end ends, -1 for a lone character */
     double *viterbi;
     unsigned char *back;
     Py_ssize_t capacity;
@@ -263,13 +272,16 @@ scratch_reserve(Scratch *scratch, Py_ssize_t length)
     Py_ssize_t *route_end = PyMem_Realloc(scratch->route_end, (size_t)capacity * sizeof(Py_ssize_t));
     if (route_end)
         scratch->route_end = route_end;
+    Py_ssize_t *route_edge = PyMem_Realloc(scratch->route_edge, (size_t)capacity * sizeof(Py_ssize_t));
+    if (route_edge)
+        scratch->route_edge = route_edge;
     double *viterbi = PyMem_Realloc(scratch->viterbi, (size_t)capacity * 4 * sizeof(double));
     if (viterbi)
         scratch->viterbi = viterbi;
     unsigned char *back = PyMem_Realloc(scratch->back, (size_t)capacity * 4);
     if (back)
         scratch->back = back;
-    if (!route_prob || !route_end || !viterbi || !back) {
+    if (!route_prob || !route_end || !route_edge || !viterbi || !back) {
         PyErr_NoMemory();
         return -1;
     }
@@ -284,6 +296,7 @@ scratch_free(Scratch *scratch)
     PyMem_Free(scratch->dag_start.items);
     PyMem_Free(scratch->route_prob);
     PyMem_Free(scratch->route_end);
+    PyMem_Free(scratch->route_edge);
     PyMem_Free(scratch->viterbi);
     PyMem_Free(scratch->back);
 }
@@ -297,6 +310,35 @@ append_slice(PyObject *out, PyObject *text, Py_ssize_t start, Py_ssize_t end)
     int failed = PyList_Append(out, piece);
     Py_DECREF(piece);
     return failed;
+}
+
+/* One str per BMP character, made once per process (as CPython keeps one per Latin-1 character): the
+   same token is the same object, so the dict lookups downstream hash it once and compare by identity. */
+static PyObject *char_strings[0x10000];
+
+static int
+append_char(PyObject *out, PyObject *text, Py_ssize_t i)
+{
+    Py_UCS4 ch = PyUnicode_READ_CHAR(text, i);
+    if (ch >= 0x10000)
+        return append_slice(out, text, i, i + 1);
+    if (!char_strings[ch] && !(char_strings[ch] = PyUnicode_Substring(text, i, i + 1)))
+        return -1;
+    return PyList_Append(out, char_strings[ch]);
+}
+
+/* text[start:end], which is the word of `edge`: that word's one str. */
+static int
+append_word(DictionaryObject *self, PyObject *out, PyObject *text, Py_ssize_t start, Py_ssize_t end,
+            Py_ssize_t edge)
+{
+    if (end - start == 1)
+        return append_char(out, text, start);
+    if (edge < 0)
+        return append_slice(out, text, start, end);
+    if (!self->words[edge] && !(self->words[edge] = PyUnicode_Substring(text, start, end)))
+        return -1;
+    return PyList_Append(out, self->words[edge]);
 }
 
 /* ---------------------------------------------------------------- jieba.finalseg */
@@ -355,7 +397,7 @@ viterbi_cut(DictionaryObject *self, Scratch *scratch, PyObject *out, PyObject *t
                 return -1;
             next = i + 1;
         } else if (pos == ST_S) {
-            if (append_slice(out, text, start + i, start + i + 1) < 0)
+            if (append_char(out, text, start + i) < 0)
                 return -1;
             next = i + 1;
         }
@@ -428,11 +470,11 @@ flush_single_chars(DictionaryObject *self, Scratch *scratch, PyObject *out, PyOb
                    const void *data, Py_ssize_t start, Py_ssize_t end)
 {
     if (end - start == 1)
-        return append_slice(out, text, start, end);
+        return append_char(out, text, start);
     if (!dictionary_has_word(self, kind, data, start, end))
         return finalseg_cut(self, scratch, out, text, kind, data, start, end);
     for (Py_ssize_t i = start; i < end; i++)
-        if (append_slice(out, text, i, i + 1) < 0)
+        if (append_char(out, text, i) < 0)
             return -1;
     return 0;
 }
@@ -477,12 +519,12 @@ cut_block(DictionaryObject *self, Scratch *scratch, PyObject *out, PyObject *tex
     scratch->dag_start.items[length] = ends->size;
     /* calc: route[idx] = max((log(freq) - logtotal + route[x + 1][0], x) for x in DAG[idx]). */
     double *route_prob = scratch->route_prob;
-    Py_ssize_t *route_end = scratch->route_end;
+    Py_ssize_t *route_end = scratch->route_end, *route_edge = scratch->route_edge;
     route_prob[length] = 0.0;
     route_end[length] = 0;
     for (Py_ssize_t idx = length - 1; idx >= 0; idx--) {
         double best = 0;
-        Py_ssize_t best_end = -1;
+        Py_ssize_t best_end = -1, best_edge = -1;
         for (Py_ssize_t e = scratch->dag_start.items[idx]; e < scratch->dag_start.items[idx + 1]; e += 2) {
             Py_ssize_t x = ends->items[e];
             Py_ssize_t edge = ends->items[e + 1];
@@ -491,22 +533,26 @@ cut_block(DictionaryObject *self, Scratch *scratch, PyObject *out, PyObject *tex
             if (best_end < 0 || prob >= best) { /* ascending x: ">=" keeps the larger x on a tie */
                 best = prob;
                 best_end = x;
+                best_edge = edge;
             }
         }
         route_prob[idx] = best;
         route_end[idx] = best_end;
+        route_edge[idx] = best_edge;
     }
     /* The walk: runs of single characters go to flush_single_chars, which may run Viterbi and so
        reuse route_end; the route is copied out first. */
-    IndexBuffer words = {0};
-    if (index_reserve(&words, length + 1) < 0)
+    IndexBuffer words = {0}; /* (end, edge) per word */
+    if (index_reserve(&words, 2 * length + 2) < 0)
         return -1;
     Py_ssize_t count = 0;
-    for (Py_ssize_t x = 0; x < length; x = route_end[x] + 1)
+    for (Py_ssize_t x = 0; x < length; x = route_end[x] + 1) {
         words.items[count++] = route_end[x] + 1;
+        words.items[count++] = route_edge[x];
+    }
     int failed = 0;
     Py_ssize_t x = 0, buffer_start = -1;
-    for (Py_ssize_t w = 0; w < count && !failed; w++) {
+    for (Py_ssize_t w = 0; w < count && !failed; w += 2) {
         Py_ssize_t y = words.items[w];
         if (y - x == 1) {
             if (buffer_start < 0)
@@ -517,7 +563,7 @@ cut_block(DictionaryObject *self, Scratch *scratch, PyObject *out, PyObject *tex
                 buffer_start = -1;
             }
             if (!failed)
-                failed = append_slice(out, text, start + x, start + y);
+                failed = append_word(self, out, text, start + x, start + y, words.items[w + 1]);
         }
         x = y;
     }
@@ -555,7 +601,7 @@ jieba_cut(DictionaryObject *self, Scratch *scratch, PyObject *out, PyObject *tex
             j = i + 1;
             if (PyUnicode_READ(kind, data, i) == '\r' && j < end && PyUnicode_READ(kind, data, j) == '\n')
                 j++;
-            if (append_slice(out, text, i, j) < 0)
+            if ((j - i == 1 ? append_char(out, text, i) : append_slice(out, text, i, j)) < 0)
                 return -1;
         }
         i = j;
@@ -568,6 +614,11 @@ jieba_cut(DictionaryObject *self, Scratch *scratch, PyObject *out, PyObject *tex
 static void
 Dictionary_dealloc(DictionaryObject *self)
 {
+    if (self->words) {
+        for (uint32_t e = 0; e < self->edge_count; e++)
+            Py_XDECREF(self->words[e]);
+        PyMem_Free(self->words);
+    }
     PyMem_Free(self->edges);
     PyMem_Free(self->logfreq);
     PyMem_Free(self->root_index);
@@ -840,7 +891,7 @@ emit_gap(Cutter *cutter, PyObject *out, PyObject *text, int kind, const void *da
     while (i < end) {
         Py_UCS4 ch = PyUnicode_READ(kind, data, i);
         if (!IS_HAN(ch)) {
-            if (append_slice(out, text, i, i + 1) < 0)
+            if (append_char(out, text, i) < 0)
                 return -1;
             i++;
             continue;
@@ -1039,14 +1090,390 @@ error:
     return NULL;
 }
 
+/* ---------------------------------------------------------------- tally_terms() */
+
+typedef struct {
+    PyObject *key;   /* (term, kind), borrowed from the entries */
+    long long count;
+    double idf;      /* the keyword IDF; has_idf 0 when the term is never a keyword */
+    int has_idf;
+    double negative_score; /* -count * idf, as Python computes it */
+} TermTally;
+
+static int
+compare_ranked(const void *left, const void *right)
+{
+    const TermTally *a = *(TermTally *const *)left, *b = *(TermTally *const *)right;
+    if (a->negative_score < b->negative_score)
+        return -1;
+    if (a->negative_score > b->negative_score)
+        return 1;
+    /* Equal weights: by term, as Python compares the (score, term) tuples. */
+    return PyUnicode_Compare(PyTuple_GET_ITEM(a->key, 0), PyTuple_GET_ITEM(b->key, 0));
+}
+
+/* round(x, 6) as Python rounds a float: the correctly rounded 6-place decimal, read back. */
+static PyObject *
+round6(double x)
+{
+    char *text = PyOS_double_to_string(x, 'f', 6, 0, NULL);
+    if (!text)
+        return NULL;
+    double rounded = PyOS_string_to_double(text, NULL, NULL);
+    PyMem_Free(text);
+    if (rounded == -1.0 && PyErr_Occurred())
+        return NULL;
+    return PyFloat_FromDouble(rounded);
+}
+
+/* tally_terms(entries, top_k) -> (counts, keywords): transforms.post_text's per-post loop. Each entry
+   is a tuple whose items 2 and 3 are the token's (term, kind) key or None, and its keyword IDF or
+   None. counts: {key: occurrences} in order of first occurrence; keywords: the top_k [(term, weight)]
+   of the keyword candidates by TF-IDF weight (count * idf / their occurrences), then term, the weights
+   rounded to 6 places: what KeywordExtractor.keywords gives for the same tokens. */
+static PyObject *
+tally_terms(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "tally_terms(entries, top_k)");
+        return NULL;
+    }
+    Py_ssize_t top_k = PyLong_AsSsize_t(args[1]);
+    if (top_k == -1 && PyErr_Occurred())
+        return NULL;
+    PyObject *fast = PySequence_Fast(args[0], "tally_terms() takes a sequence of tuples");
+    if (!fast)
+        return NULL;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(fast);
+    PyObject **items = PySequence_Fast_ITEMS(fast);
+    /* Distinct terms by their term string (its hash is cached; one term string has one key). */
+    PyObject *index_of = PyDict_New(), *counts = PyDict_New(), *keywords = PyList_New(0);
+    TermTally *tallies = PyMem_Malloc(sizeof(TermTally) * (n ? n : 1));
+    TermTally **ranked = PyMem_Malloc(sizeof(TermTally *) * (n ? n : 1));
+    PyObject *result = NULL;
+    Py_ssize_t distinct = 0, candidates = 0;
+    long long kept = 0;
+    if (!index_of || !counts || !keywords || !tallies || !ranked) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *entry = items[i];
+        if (!PyTuple_Check(entry) || PyTuple_GET_SIZE(entry) < 4) {
+            PyErr_SetString(PyExc_TypeError, "tally_terms() entries must be tuples of 4 or more items");
+            goto done;
+        }
+        PyObject *key = PyTuple_GET_ITEM(entry, 2);
+        if (key == Py_None)
+            continue;
+        if (!PyTuple_Check(key) || PyTuple_GET_SIZE(key) != 2 || !PyUnicode_Check(PyTuple_GET_ITEM(key, 0))) {
+            PyErr_SetString(PyExc_TypeError, "tally_terms() term keys must be (term, kind) tuples");
+            goto done;
+        }
+        PyObject *known = PyDict_GetItemWithError(index_of, PyTuple_GET_ITEM(key, 0));
+        if (known) {
+            tallies[PyLong_AsSsize_t(known)].count++;
+            continue;
+        }
+        if (PyErr_Occurred())
+            goto done;
+        PyObject *position = PyLong_FromSsize_t(distinct);
+        if (!position || PyDict_SetItem(index_of, PyTuple_GET_ITEM(key, 0), position) < 0) {
+            Py_XDECREF(position);
+            goto done;
+        }
+        Py_DECREF(position);
+        TermTally *tally = &tallies[distinct++];
+        tally->key = key;
+        tally->count = 1;
+        tally->has_idf = PyTuple_GET_ITEM(entry, 3) != Py_None;
+        tally->idf = tally->has_idf ? PyFloat_AsDouble(PyTuple_GET_ITEM(entry, 3)) : 0.0;
+        if (tally->idf == -1.0 && PyErr_Occurred())
+            goto done;
+    }
+    for (Py_ssize_t d = 0; d < distinct; d++) {
+        TermTally *tally = &tallies[d];
+        PyObject *count = PyLong_FromLongLong(tally->count);
+        if (!count || PyDict_SetItem(counts, tally->key, count) < 0) {
+            Py_XDECREF(count);
+            goto done;
+        }
+        Py_DECREF(count);
+        if (tally->has_idf) {
+            kept += tally->count;
+            tally->negative_score = (double)(-tally->count) * tally->idf; /* Python's -count * idf */
+            ranked[candidates++] = tally;
+        }
+    }
+    if (candidates && top_k > 0) {
+        qsort(ranked, (size_t)candidates, sizeof(TermTally *), compare_ranked);
+        if (PyErr_Occurred()) /* PyUnicode_Compare failed */
+            goto done;
+        for (Py_ssize_t r = 0; r < candidates && r < top_k; r++) {
+            PyObject *weight = round6(-ranked[r]->negative_score / (double)kept);
+            PyObject *pair = weight ? PyTuple_Pack(2, PyTuple_GET_ITEM(ranked[r]->key, 0), weight) : NULL;
+            Py_XDECREF(weight);
+            if (!pair || PyList_Append(keywords, pair) < 0) {
+                Py_XDECREF(pair);
+                goto done;
+            }
+            Py_DECREF(pair);
+        }
+    }
+    result = PyTuple_Pack(2, counts, keywords);
+done:
+    Py_DECREF(fast);
+    Py_XDECREF(index_of);
+    Py_XDECREF(counts);
+    Py_XDECREF(keywords);
+    PyMem_Free(tallies);
+    PyMem_Free(ranked);
+    return result;
+}
+
+/* ---------------------------------------------------------------- sentiment_pass() */
+
+/* The tables of transforms.sentiment.SentimentScorer, as its _pass_tables() tuple gives them. */
+typedef struct {
+    PyObject *join_starts, *join_pairs, *join_prefixes; /* sets of str */
+    PyObject *base;                                     /* dict: str -> (kind, weight) */
+    PyObject *degree_words;                             /* dict: str -> float */
+    PyObject *boundary_chars;                           /* set of one-character str */
+    long word, emoticon, negation, degree, contrast, prefix; /* token kinds */
+    Py_ssize_t degree_window, negation_window;
+    double negated_factor, contrast_factor;
+} SentimentTables;
+
+static int
+read_sentiment_tables(PyObject *tables, SentimentTables *out)
+{
+    if (!PyTuple_Check(tables) || PyTuple_GET_SIZE(tables) != 16) {
+        PyErr_SetString(PyExc_TypeError, "sentiment_pass() tables must be SentimentScorer._pass_tables()");
+        return -1;
+    }
+    PyObject **item = &PyTuple_GET_ITEM(tables, 0);
+    out->join_starts = item[0];
+    out->join_pairs = item[1];
+    out->join_prefixes = item[2];
+    out->base = item[3];
+    out->degree_words = item[4];
+    out->boundary_chars = item[5];
+    if (!PyAnySet_Check(out->join_starts) || !PyAnySet_Check(out->join_pairs) ||
+        !PyAnySet_Check(out->join_prefixes) || !PyDict_Check(out->base) || !PyDict_Check(out->degree_words) ||
+        !PyAnySet_Check(out->boundary_chars)) {
+        PyErr_SetString(PyExc_TypeError, "sentiment_pass() tables hold sets and dicts in a fixed order");
+        return -1;
+    }
+    long *kinds[6] = {&out->word, &out->emoticon, &out->negation, &out->degree, &out->contrast, &out->prefix};
+    for (int k = 0; k < 6; k++)
+        *kinds[k] = PyLong_AsLong(item[6 + k]);
+    out->degree_window = PyLong_AsSsize_t(item[12]);
+    out->negation_window = PyLong_AsSsize_t(item[13]);
+    out->negated_factor = PyFloat_AsDouble(item[14]);
+    out->contrast_factor = PyFloat_AsDouble(item[15]);
+    return PyErr_Occurred() ? -1 : 0;
+}
+
+/* Whether a token starting with a clause boundary lies strictly between positions start and end. */
+static int
+crosses_boundary(const SentimentTables *tables, PyObject **tokens, Py_ssize_t start, Py_ssize_t end)
+{
+    for (Py_ssize_t i = start + 1; i < end; i++) {
+        if (i < 0 || PyUnicode_GET_LENGTH(tokens[i]) == 0)
+            continue;
+        Py_UCS4 first = PyUnicode_READ_CHAR(tokens[i], 0);
+        if (first >= 0x10000)
+            continue; /* no boundary character is outside the BMP */
+        if (!char_strings[first]) {
+            PyObject *one = PyUnicode_Substring(tokens[i], 0, 1);
+            if (!one)
+                return -1;
+            char_strings[first] = one;
+        }
+        int found = PySet_Contains(tables->boundary_chars, char_strings[first]);
+        if (found)
+            return found;
+    }
+    return 0;
+}
+
+/* SentimentScorer._join: the weight of the longest lexicon word made of tokens[index:index + k]
+   (2 <= k <= 4) and k; *step 0 when there is none. */
+static int
+join_tokens(const SentimentTables *tables, PyObject **tokens, Py_ssize_t count, Py_ssize_t index,
+            double *value, Py_ssize_t *step)
+{
+    *step = 0;
+    PyObject *joined = tokens[index];
+    Py_INCREF(joined);
+    Py_ssize_t last = index + 4 < count ? index + 4 : count;
+    for (Py_ssize_t end = index + 1; end < last; end++) {
+        PyObject *longer = PyUnicode_Concat(joined, tokens[end]);
+        Py_DECREF(joined);
+        if (!longer)
+            return -1;
+        joined = longer;
+        PyObject *entry = PyDict_GetItemWithError(tables->base, joined);
+        if (entry) {
+            if (!PyTuple_Check(entry) || PyTuple_GET_SIZE(entry) < 2) {
+                Py_DECREF(joined);
+                PyErr_SetString(PyExc_TypeError, "lexicon entries must be (kind, weight)");
+                return -1;
+            }
+            if (PyLong_AsLong(PyTuple_GET_ITEM(entry, 0)) == tables->word) {
+                *value = PyFloat_AsDouble(PyTuple_GET_ITEM(entry, 1));
+                *step = end - index + 1;
+            }
+        }
+        int is_prefix = PyErr_Occurred() ? -1 : PySet_Contains(tables->join_prefixes, joined);
+        if (is_prefix <= 0) {
+            Py_DECREF(joined);
+            return is_prefix;
+        }
+    }
+    Py_DECREF(joined);
+    return 0;
+}
+
+#define FAR_AWAY (-((Py_ssize_t)1 << 30))
+
+/* sentiment_pass(tokens, entries, tables) -> (total, hits): SentimentScorer._pass_entries_reference in
+   C, the same arithmetic in the same order. entries[i] starts with tokens[i]'s (kind, weight). */
+static PyObject *
+sentiment_pass(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 3 || !PyList_Check(args[0]) || !PyList_Check(args[1]) ||
+        PyList_GET_SIZE(args[0]) != PyList_GET_SIZE(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "sentiment_pass(tokens, entries, tables): two lists of one length");
+        return NULL;
+    }
+    SentimentTables tables;
+    if (read_sentiment_tables(args[2], &tables) < 0)
+        return NULL;
+    PyObject **tokens = PySequence_Fast_ITEMS(args[0]);
+    PyObject **entries = PySequence_Fast_ITEMS(args[1]);
+    Py_ssize_t count = PyList_GET_SIZE(args[0]);
+    long *kinds = PyMem_Malloc(sizeof(long) * (count ? count : 1));
+    if (!kinds)
+        return PyErr_NoMemory();
+    for (Py_ssize_t i = 0; i < count; i++) {
+        if (!PyTuple_Check(entries[i]) || PyTuple_GET_SIZE(entries[i]) < 2 || !PyUnicode_Check(tokens[i])) {
+            PyMem_Free(kinds);
+            PyErr_SetString(PyExc_TypeError, "sentiment_pass() takes str tokens and (kind, weight, ...) entries");
+            return NULL;
+        }
+        kinds[i] = PyLong_AsLong(PyTuple_GET_ITEM(entries[i], 0));
+    }
+    double total = 0.0, degree = 1.0;
+    long hits = 0;
+    Py_ssize_t negation_at = FAR_AWAY, degree_at = FAR_AWAY, skip_to = 0;
+    int negated = 0, failed = 0;
+    for (Py_ssize_t index = 0; index < count && !failed; index++) {
+        long kind = kinds[index];
+        if (kind == 0 || index < skip_to)
+            continue;
+        PyObject *token = tokens[index];
+        double value = 0.0;
+        int joined_word = 0;
+        int is_start = index + 1 < count ? PySet_Contains(tables.join_starts, token) : 0;
+        if (is_start < 0)
+            break;
+        if (is_start) {
+            PyObject *pair = PyUnicode_Concat(token, tokens[index + 1]);
+            int is_pair = pair ? PySet_Contains(tables.join_pairs, pair) : -1;
+            Py_XDECREF(pair);
+            if (is_pair < 0)
+                break;
+            Py_ssize_t step = 0;
+            if (is_pair && join_tokens(&tables, tokens, count, index, &value, &step) < 0)
+                break;
+            if (step) {
+                kind = tables.word;
+                skip_to = index + step;
+                joined_word = 1;
+            } else if (kind == tables.prefix) {
+                continue;
+            }
+        }
+        if (!joined_word)
+            value = PyFloat_AsDouble(PyTuple_GET_ITEM(entries[index], 1));
+        if (value == -1.0 && PyErr_Occurred())
+            break;
+        if (kind == tables.word) {
+            if (index + 1 < count && kinds[index + 1] == tables.word) {
+                PyObject *multiplier = PyDict_GetItemWithError(tables.degree_words, token);
+                if (multiplier) { /* 好/真 before a sentiment word act as degree words: 好开心 */
+                    double factor = PyFloat_AsDouble(multiplier);
+                    degree = index - degree_at <= tables.degree_window ? degree * factor : factor;
+                    degree_at = index;
+                    continue;
+                }
+                if (PyErr_Occurred())
+                    break;
+            }
+            if (index - degree_at <= tables.degree_window) {
+                int crosses = crosses_boundary(&tables, tokens, degree_at, index);
+                if (crosses < 0)
+                    break;
+                if (!crosses)
+                    value *= degree;
+            }
+            if (negated && index - negation_at <= tables.negation_window) {
+                int crosses = crosses_boundary(&tables, tokens, negation_at, index);
+                if (crosses < 0)
+                    break;
+                if (!crosses)
+                    value *= tables.negated_factor;
+            }
+            total += value;
+            hits++;
+            negation_at = degree_at = FAR_AWAY;
+            negated = 0;
+        } else if (kind == tables.emoticon) {
+            total += value;
+            hits++;
+        } else if (kind == tables.negation) {
+            int same_clause = 0;
+            if (index - negation_at <= tables.negation_window) {
+                int crosses = crosses_boundary(&tables, tokens, negation_at, index);
+                if (crosses < 0)
+                    break;
+                same_clause = !crosses;
+            }
+            negated = same_clause ? !negated : 1; /* 不是不好: two negations cancel */
+            negation_at = index;
+        } else if (kind == tables.degree) {
+            int same_clause = 0;
+            if (index - degree_at <= tables.degree_window) {
+                int crosses = crosses_boundary(&tables, tokens, degree_at, index);
+                if (crosses < 0)
+                    break;
+                same_clause = !crosses;
+            }
+            degree = same_clause ? degree * value : value;
+            degree_at = index;
+        } else if (kind == tables.contrast) {
+            total *= tables.contrast_factor;
+        }
+    }
+    PyMem_Free(kinds);
+    if (PyErr_Occurred())
+        return NULL;
+    return Py_BuildValue("(dl)", total, hits);
+}
+
 static PyMethodDef module_methods[] = {
+    {"sentiment_pass", (PyCFunction)(void (*)(void))sentiment_pass, METH_FASTCALL,
+     "sentiment_pass(tokens, entries, tables) -> (total, hits): SentimentScorer's lexicon pass."},
+    {"tally_terms", (PyCFunction)(void (*)(void))tally_terms, METH_FASTCALL,
+     "tally_terms(entries, top_k) -> (counts, keywords): term counts and top keywords of one post."},
     {"scan", (PyCFunction)(void (*)(void))scan, METH_FASTCALL,
      "scan(text, match, han_firsts, numerals, measures, adverbs, before_modal, cutter) -> list[str]"},
     {NULL},
 };
 
 static struct PyModuleDef module_definition = {
-    PyModuleDef_HEAD_INIT, "transforms._fastseg", "C fast paths of transforms.segment.", -1, module_methods,
+    PyModuleDef_HEAD_INIT, "transforms._fastseg", "C fast paths of the text transform.", -1, module_methods,
 };
 
 PyMODINIT_FUNC

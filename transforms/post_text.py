@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from transforms._fastseg import tally_terms
 from transforms.confidential import ConfidentialMatcher
-from transforms.keywords import KeywordExtractor, top_keywords
+from transforms.keywords import KeywordExtractor
 from transforms.segment import Segmenter
 from transforms.sentiment import Sentiment, SentimentScorer, chain_tokens, configured_scorer
 from transforms.weibo_text import CleanText, _new_frozen, clean_weibo_text
@@ -128,24 +129,9 @@ class PostTextAnalyzer:
     ) -> tuple[dict[tuple[str, str], int], list[tuple[str, float]]]:
         """segmenter.term_counts_of_tokens(tokens)[0], and keyword_extractor.keywords of its "word"
         terms, from the tokens' entries."""
-        term_counts: dict[tuple[str, str], int] = {}  # in order of first occurrence, as Counter has it
-        keyword_idfs: list[tuple[tuple[str, str], float]] = []  # of the distinct keyword candidates
-        for _kind, _weight, term_key, idf in entries:
-            if term_key is None:
-                continue
-            if term_key in term_counts:
-                term_counts[term_key] += 1
-            else:
-                term_counts[term_key] = 1
-                if idf is not None:
-                    keyword_idfs.append((term_key, idf))
-        ranked: list[tuple[float, str]] = []  # (-count * idf, term), as KeywordExtractor.keywords ranks
-        kept_words = 0  # occurrences of the keyword candidates (the TF denominator)
-        for term_key, idf in keyword_idfs:
-            count = term_counts[term_key]
-            kept_words += count
-            ranked.append((-count * idf, term_key[0]))
-        return term_counts, top_keywords(ranked, kept_words, KEYWORDS_PER_POST)
+        # One C loop: counts in order of first occurrence (as Counter has them), and the top keywords as
+        # KeywordExtractor.keywords ranks and rounds them (the tests hold the two equal).
+        return tally_terms(entries, KEYWORDS_PER_POST)
 
     def _fallback_tokens(self, clean: CleanText, original: CleanText | None) -> Iterator[list[str]]:
         """The chain's tokens, then the reposted original's: each tokenized only when reached."""

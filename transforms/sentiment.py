@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from extractors.errors import ShengliangError
+from transforms._fastseg import sentiment_pass
 from transforms.weibo_text import RepostLink, clean_weibo_text, iter_spans
 
 __all__ = [
@@ -146,6 +147,25 @@ class SentimentScorer:
         self._negations_longest_first = tuple(sorted(lexicons.negations, key=len, reverse=True))
         self._degrees_longest_first = tuple(sorted(lexicons.degrees, key=len, reverse=True))
         self._lock = threading.Lock()
+        # What _fastseg.sentiment_pass reads, in its order.
+        self._pass_tables = (
+            self._join_starts,
+            self._join_pairs,
+            self._join_prefixes,
+            self._base,
+            self._degree_words,
+            _BOUNDARY_CHARS,
+            _WORD,
+            _EMOTICON,
+            _NEGATION,
+            _DEGREE,
+            _CONTRAST,
+            _PREFIX,
+            DEGREE_WINDOW,
+            NEGATION_WINDOW,
+            NEGATED_FACTOR,
+            CONTRAST_FACTOR,
+        )
 
     @classmethod
     def default(cls) -> SentimentScorer:
@@ -227,10 +247,20 @@ class SentimentScorer:
     def _pass_entries(
         self, tokens: Sequence[str], entries: Sequence[Sequence[Any]]
     ) -> tuple[float, int, float]:
-        """_pass with each token's (kind, weight, ...) entry given.
+        """_pass with each token's (kind, weight, ...) entry given; the loop is _fastseg.sentiment_pass,
+        which the tests hold equal to _pass_entries_reference."""
+        tokens = tokens if isinstance(tokens, list) else list(tokens)
+        entries = entries if isinstance(entries, list) else list(entries)
+        total, hits = sentiment_pass(tokens, entries, self._pass_tables)
+        return total, hits, self._model_sum(tokens)
 
-        Only the tokens that mean something (kind != 0, a few per post) go through the Python loop.
-        Windows are measured in token positions.
+    def _pass_entries_reference(
+        self, tokens: Sequence[str], entries: Sequence[Sequence[Any]]
+    ) -> tuple[float, int, float]:
+        """_pass_entries in Python: the rules as they read best.
+
+        Only the tokens that mean something (kind != 0, a few per post) go through the loop. Windows
+        are measured in token positions.
         """
         kinds: list[int] = list(map(_KIND_OF_ENTRY, entries))
         join_starts, join_pairs, degree_words = self._join_starts, self._join_pairs, self._degree_words
@@ -291,12 +321,15 @@ class SentimentScorer:
                 degree_at = index
             elif kind == _CONTRAST:
                 total *= CONTRAST_FACTOR
-        model_sum = 0.0
-        if self._model is not None:
-            # Presence, not counts: the model was trained on each post's distinct tokens.
-            distinct = set(tokens)
-            model_sum = sum(map(self._model.token_weights.get, distinct, repeat(0.0, len(distinct))))
-        return total, hits, model_sum
+        return total, hits, self._model_sum(tokens)
+
+    def _model_sum(self, tokens: Sequence[str]) -> float:
+        """The sum of the model's token weights, 0.0 without a model."""
+        if self._model is None:
+            return 0.0
+        # Presence, not counts: the model was trained on each post's distinct tokens.
+        distinct = set(tokens)
+        return sum(map(self._model.token_weights.get, distinct, repeat(0.0, len(distinct))))
 
     def _finish(self, total: float, model_sum: float) -> Sentiment:
         if self._model is None:
