@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
 import pytest
+from transforms._fastseg import tally_terms
 
 from tests.test_transforms_sentiment import TINY, write_tsv
 from transforms import post_text
@@ -105,3 +107,25 @@ def test_the_original_is_not_segmented_when_the_chain_carries_sentiment(analyzer
     result = counting.analyze("转发微博//@某人:太差了", check_confidential=False, original_text="原文太棒了")
     assert result.sentiment.label == "negative"
     assert "原文太棒了" not in segmented
+
+
+def test_tally_counts_equal_keys_from_distinct_entries_together() -> None:
+    # A token's entry is normally one tuple (the analyzer's memo); after the memo is cleared within a
+    # post the same token comes with a second, equal entry, and its occurrences must still add up.
+    first, again = (0, 0.0, ("好看", "word"), 2.0), (0, 0.0, ("好看", "word"), 2.0)
+    film = (0, 0.0, ("电影", "word"), 3.0)
+    dropped = (0, 0.0, None, None)
+    counts, keywords = tally_terms([first, film, dropped, again, first], 5)
+    assert list(counts.items()) == [(("好看", "word"), 3), (("电影", "word"), 1)]
+    assert keywords == [("好看", 1.5), ("电影", 0.75)]  # 3 x 2.0 / 4, 1 x 3.0 / 4
+    assert tally_terms([first, again], 5) == ({("好看", "word"): 2}, [("好看", 2.0)])  # once each
+
+
+def test_tally_rounds_weights_as_python_rounds() -> None:
+    rng = random.Random(20261123)
+    values = [rng.random() * scale for scale in (1e-6, 1e-3, 1.0, 20.0, 1e3, 1e9) for _ in range(2000)]
+    values += [(n + 0.5) / 1e6 for n in range(0, 3_000_000, 997)]  # near ties: the slow, exact path
+    values += [0.0, 1e-7, 5e-7, 0.0000005, 123456.0000005]
+    for value in values:
+        _counts, keywords = tally_terms([(0, 0.0, ("词", "word"), value)], 1)
+        assert repr(keywords[0][1]) == repr(round(value, 6)), value

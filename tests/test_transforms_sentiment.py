@@ -50,7 +50,8 @@ def test_c_pass_equals_the_python_reference(scorer: SentimentScorer) -> None:
     for _ in range(20_000):
         tokens = [rng.choice(pool) for _ in range(rng.randint(0, 14))]
         entries = [scorer.token_sentiment(token) for token in tokens]
-        assert scorer._pass_entries(tokens, entries) == scorer._pass_entries_reference(tokens, entries), tokens
+        reference = scorer._pass_entries_reference(tokens, entries)
+        assert scorer._pass_entries(tokens, entries) == reference, tokens
 
 
 @pytest.mark.parametrize("text", ["今天好开心", "这家店太好吃了", "谢谢大家，生日快乐", "给力！点赞", "加油"])

@@ -1112,10 +1112,20 @@ compare_ranked(const void *left, const void *right)
     return PyUnicode_Compare(PyTuple_GET_ITEM(a->key, 0), PyTuple_GET_ITEM(b->key, 0));
 }
 
-/* round(x, 6) as Python rounds a float: the correctly rounded 6-place decimal, read back. */
+/* round(x, 6) as Python rounds a float: the double nearest the correctly rounded 6-place decimal.
+   Away from a tie, that decimal is n / 10^6 for n = nearbyint(x * 1e6): below 1e8, x * 1e6 errs by
+   under 1e-8, far less than the 1e-6 margin asked; and n / 1e6 is the double nearest it (IEEE
+   division is correctly rounded; n and 1e6 are exact). Near a tie, or for large x, Python's own way:
+   dtoa. */
 static PyObject *
 round6(double x)
 {
+    double scaled = x * 1e6;
+    if (fabs(scaled) < 1e8) {
+        double fraction = scaled - floor(scaled);
+        if (fabs(fraction - 0.5) > 1e-6)
+            return PyFloat_FromDouble(nearbyint(scaled) / 1e6);
+    }
     char *text = PyOS_double_to_string(x, 'f', 6, 0, NULL);
     if (!text)
         return NULL;
@@ -1146,14 +1156,21 @@ tally_terms(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         return NULL;
     Py_ssize_t n = PySequence_Fast_GET_SIZE(fast);
     PyObject **items = PySequence_Fast_ITEMS(fast);
-    /* Distinct terms by their term string (its hash is cached; one term string has one key). */
-    PyObject *index_of = PyDict_New(), *counts = PyDict_New(), *keywords = PyList_New(0);
+    /* Distinct terms: by entry object first (a token's entry is one tuple in the caller's memo), in a
+       small open-addressing table; if two entries turn out to hold equal keys (the memo was cleared
+       within the post), again by term string, the exact way. */
+    PyObject *counts = PyDict_New(), *keywords = PyList_New(0);
     TermTally *tallies = PyMem_Malloc(sizeof(TermTally) * (n ? n : 1));
     TermTally **ranked = PyMem_Malloc(sizeof(TermTally *) * (n ? n : 1));
-    PyObject *result = NULL;
+    size_t slots = 64;
+    while (slots < (size_t)n * 2)
+        slots *= 2;
+    PyObject **slot_entry = PyMem_Calloc(slots, sizeof(PyObject *));
+    Py_ssize_t *slot_tally = PyMem_Malloc(sizeof(Py_ssize_t) * slots);
+    PyObject *result = NULL, *index_of = NULL;
     Py_ssize_t distinct = 0, candidates = 0;
     long long kept = 0;
-    if (!index_of || !counts || !keywords || !tallies || !ranked) {
+    if (!counts || !keywords || !tallies || !ranked || !slot_entry || !slot_tally) {
         PyErr_NoMemory();
         goto done;
     }
@@ -1170,19 +1187,15 @@ tally_terms(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
             PyErr_SetString(PyExc_TypeError, "tally_terms() term keys must be (term, kind) tuples");
             goto done;
         }
-        PyObject *known = PyDict_GetItemWithError(index_of, PyTuple_GET_ITEM(key, 0));
-        if (known) {
-            tallies[PyLong_AsSsize_t(known)].count++;
+        size_t slot = ((uintptr_t)entry >> 4) & (slots - 1);
+        while (slot_entry[slot] && slot_entry[slot] != entry)
+            slot = (slot + 1) & (slots - 1);
+        if (slot_entry[slot]) {
+            tallies[slot_tally[slot]].count++;
             continue;
         }
-        if (PyErr_Occurred())
-            goto done;
-        PyObject *position = PyLong_FromSsize_t(distinct);
-        if (!position || PyDict_SetItem(index_of, PyTuple_GET_ITEM(key, 0), position) < 0) {
-            Py_XDECREF(position);
-            goto done;
-        }
-        Py_DECREF(position);
+        slot_entry[slot] = entry;
+        slot_tally[slot] = distinct;
         TermTally *tally = &tallies[distinct++];
         tally->key = key;
         tally->count = 1;
@@ -1192,13 +1205,41 @@ tally_terms(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
             goto done;
     }
     for (Py_ssize_t d = 0; d < distinct; d++) {
-        TermTally *tally = &tallies[d];
-        PyObject *count = PyLong_FromLongLong(tally->count);
-        if (!count || PyDict_SetItem(counts, tally->key, count) < 0) {
-            Py_XDECREF(count);
+        PyObject *count = PyLong_FromLongLong(tallies[d].count);
+        if (!count)
             goto done;
-        }
+        PyObject *stored = PyDict_SetDefault(counts, tallies[d].key, count);
         Py_DECREF(count);
+        if (!stored)
+            goto done;
+        if (PyDict_GET_SIZE(counts) != d + 1) { /* an equal key from another entry: merge by term string */
+            index_of = PyDict_New();
+            if (!index_of)
+                goto done;
+            PyDict_Clear(counts);
+            Py_ssize_t merged = 0;
+            for (Py_ssize_t t = 0; t < distinct; t++) {
+                PyObject *term = PyTuple_GET_ITEM(tallies[t].key, 0);
+                PyObject *known = PyDict_GetItemWithError(index_of, term);
+                if (known) {
+                    tallies[PyLong_AsSsize_t(known)].count += tallies[t].count;
+                    continue;
+                }
+                PyObject *position = PyErr_Occurred() ? NULL : PyLong_FromSsize_t(merged);
+                if (!position || PyDict_SetItem(index_of, term, position) < 0) {
+                    Py_XDECREF(position);
+                    goto done;
+                }
+                Py_DECREF(position);
+                tallies[merged++] = tallies[t];
+            }
+            distinct = merged;
+            d = -1; /* count again, from the merged tallies */
+            continue;
+        }
+    }
+    for (Py_ssize_t d = 0; d < distinct; d++) {
+        TermTally *tally = &tallies[d];
         if (tally->has_idf) {
             kept += tally->count;
             tally->negative_score = (double)(-tally->count) * tally->idf; /* Python's -count * idf */
@@ -1228,6 +1269,8 @@ done:
     Py_XDECREF(keywords);
     PyMem_Free(tallies);
     PyMem_Free(ranked);
+    PyMem_Free(slot_entry);
+    PyMem_Free(slot_tally);
     return result;
 }
 
