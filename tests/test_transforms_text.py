@@ -1,5 +1,6 @@
 """clean_weibo_text: HTML, normalization, repost chains and Weibo tokens on real-looking posts."""
 
+import random
 import re
 
 from transforms.weibo_text import (
@@ -224,6 +225,16 @@ def test_normalization_matches_translate_then_whitespace_collapse() -> None:
     table = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)}
     table.update({0x3000: 0x20, **dict.fromkeys(map(ord, "\u200b\u200c\u200d\u200e\u200f\u2060\ufeff"))})
     assert normalize_text(text) == re.sub(r"\s+", " ", text.translate(table)).strip()
+
+
+def test_normalization_on_random_text() -> None:
+    table = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)}
+    table.update({0x3000: 0x20, **dict.fromkeys(map(ord, "\u200b\u200c\u200d\u200e\u200f\u2060\ufeff"))})
+    pool = "a好，！？：\uff21\uff5e\u3000\u200b\ufeff \t\n\r\x1c\x85\u2028😂𠀀é"
+    rng = random.Random(20261123)
+    for _ in range(20_000):
+        text = "".join(rng.choice(pool) for _ in range(rng.randint(0, 12)))
+        assert normalize_text(text) == re.sub(r"\s+", " ", text.translate(table)).strip(), repr(text)
 
 
 def test_chain_markers_and_separators() -> None:

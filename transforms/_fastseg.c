@@ -13,7 +13,9 @@
 
    tally_terms(): transforms.post_text's per-post term counts and top keywords.
 
-   sentiment_pass(): transforms.sentiment's lexicon pass over a post's tokens. */
+   sentiment_pass(): transforms.sentiment's lexicon pass over a post's tokens.
+
+   Normalizer: transforms.weibo_text's normalization (translate, collapse whitespace) in one pass. */
 
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -1090,6 +1092,111 @@ error:
     return NULL;
 }
 
+/* ---------------------------------------------------------------- Normalizer */
+
+#define KEEP_CHAR UINT32_MAX
+#define DROP_CHAR (UINT32_MAX - 1)
+
+typedef struct {
+    PyObject_HEAD
+    uint32_t *to; /* per BMP character: its replacement, KEEP_CHAR or DROP_CHAR */
+} NormalizerObject;
+
+/* Normalizer(table): table as str.translate takes it ({code point: code point or None}, BMP only). */
+static int
+Normalizer_init(NormalizerObject *self, PyObject *args, PyObject *kwargs)
+{
+    PyObject *table;
+    if (!PyArg_ParseTuple(args, "O!:Normalizer", &PyDict_Type, &table))
+        return -1;
+    uint32_t *to = PyMem_Malloc(sizeof(uint32_t) * 0x10000);
+    if (!to) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    for (uint32_t c = 0; c < 0x10000; c++)
+        to[c] = KEEP_CHAR;
+    Py_ssize_t position = 0;
+    PyObject *key, *value;
+    while (PyDict_Next(table, &position, &key, &value)) {
+        long from = PyLong_Check(key) ? PyLong_AsLong(key) : -1;
+        long replacement = value == Py_None ? -1 : (PyLong_Check(value) ? PyLong_AsLong(value) : -2);
+        if (from < 0 || from >= 0x10000 || replacement < -1 || replacement >= 0x10000) {
+            PyMem_Free(to);
+            PyErr_Clear();
+            PyErr_SetString(PyExc_ValueError, "Normalizer takes {BMP code point: BMP code point or None}");
+            return -1;
+        }
+        to[from] = replacement < 0 ? DROP_CHAR : (uint32_t)replacement;
+    }
+    PyMem_Free(self->to);
+    self->to = to;
+    return 0;
+}
+
+static void
+Normalizer_dealloc(NormalizerObject *self)
+{
+    PyMem_Free(self->to);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+/* normalize(text): text.translate(table), then whitespace runs to one space, stripped: in one pass. */
+static PyObject *
+Normalizer_normalize(NormalizerObject *self, PyObject *text)
+{
+    if (!PyUnicode_Check(text) || !self->to) {
+        PyErr_SetString(PyExc_TypeError, "normalize() takes a str (and an initialized Normalizer)");
+        return NULL;
+    }
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    Py_ssize_t length = PyUnicode_GET_LENGTH(text), size = 0;
+    Py_UCS4 *out = PyMem_Malloc(sizeof(Py_UCS4) * (length ? length : 1));
+    if (!out)
+        return PyErr_NoMemory();
+    int pending_space = 0;
+    for (Py_ssize_t i = 0; i < length; i++) {
+        Py_UCS4 ch = PyUnicode_READ(kind, data, i);
+        if (ch < 0x10000) {
+            uint32_t to = self->to[ch];
+            if (to == DROP_CHAR)
+                continue;
+            if (to != KEEP_CHAR)
+                ch = to;
+        }
+        if (Py_UNICODE_ISSPACE(ch)) {
+            pending_space = size > 0;
+            continue;
+        }
+        if (pending_space) {
+            out[size++] = ' ';
+            pending_space = 0;
+        }
+        out[size++] = ch;
+    }
+    PyObject *result = PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, out, size);
+    PyMem_Free(out);
+    return result;
+}
+
+static PyMethodDef Normalizer_methods[] = {
+    {"normalize", (PyCFunction)Normalizer_normalize, METH_O,
+     "normalize(text) -> str: translated, whitespace runs to one space, stripped."},
+    {NULL},
+};
+
+static PyTypeObject NormalizerType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "transforms._fastseg.Normalizer",
+    .tp_basicsize = sizeof(NormalizerObject),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_new = PyType_GenericNew,
+    .tp_init = (initproc)Normalizer_init,
+    .tp_dealloc = (destructor)Normalizer_dealloc,
+    .tp_methods = Normalizer_methods,
+    .tp_doc = "str.translate with a BMP table, then whitespace collapsed, in one pass.",
+};
+
 /* ---------------------------------------------------------------- tally_terms() */
 
 typedef struct {
@@ -1527,9 +1634,8 @@ PyInit__fastseg(void)
     PyObject *module = PyModule_Create(&module_definition);
     if (!module)
         return NULL;
-    Py_INCREF(&DictionaryType);
-    if (PyModule_AddObject(module, "Dictionary", (PyObject *)&DictionaryType) < 0) {
-        Py_DECREF(&DictionaryType);
+    if (PyType_Ready(&NormalizerType) < 0 || PyModule_AddType(module, &DictionaryType) < 0 ||
+        PyModule_AddType(module, &NormalizerType) < 0) {
         Py_DECREF(module);
         return NULL;
     }

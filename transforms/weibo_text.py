@@ -13,6 +13,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TypeVar
 
+from transforms._fastseg import Normalizer
+
 __all__ = [
     "CleanText",
     "RepostLink",
@@ -74,8 +76,7 @@ _HALF_WIDTH[0x3000] = 0x20
 _ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u200e\u200f\u2060\ufeff"))
 _WHITESPACE_RE = re.compile(r"\s+")
 _TRANSLATE = {**_HALF_WIDTH, **_ZERO_WIDTH}
-_TRANSLATED = {chr(code): "" if to is None else chr(to) for code, to in _TRANSLATE.items()}
-_NEEDS_TRANSLATE_RE = re.compile("[" + "".join(re.escape(chr(code)) for code in sorted(_TRANSLATE)) + "]")
+_NORMALIZER = Normalizer(_TRANSLATE)
 
 # A repost-chain marker: "//@" directly followed by a nickname, which the group captures, then the
 # separator up to the link's words. Neither holds a "/", so splitting on the whole marker finds the same
@@ -217,10 +218,6 @@ def _strip_html(raw: str) -> str:
     return _ANY_TAG_RE.sub("", text)
 
 
-def _translate_match(match: re.Match[str]) -> str:
-    return _TRANSLATED[match.group()]
-
-
 def normalize_text(text: str) -> str:
     """The cleaner's normalization of plain text: full-width forms to half-width, zero-width characters
     removed, whitespace runs to one space, stripped."""
@@ -228,14 +225,8 @@ def normalize_text(text: str) -> str:
 
 
 def _normalize(text: str) -> str:
-    # The full-width marks most posts hold (95% of the translated characters in real Weibo text) by
-    # str.replace, one C pass each; then only the other characters that change are visited by the regex
-    # (str.translate would look up every character).
-    text = text.replace("，", ",").replace("！", "!").replace("？", "?").replace("：", ":")
-    text = _NEEDS_TRANSLATE_RE.sub(_translate_match, text)
-    # str.split() splits on exactly what re's \s matches (both use Py_UNICODE_ISSPACE) and drops it at
-    # both ends: the same as _WHITESPACE_RE.sub(" ", text).strip(), in one C pass without the regex.
-    return " ".join(text.split())
+    # text.translate(_TRANSLATE), then re.sub(r"\s+", " ", ...).strip(), in one C pass.
+    return _NORMALIZER.normalize(text)
 
 
 def _split_chain(text: str) -> tuple[str, tuple[RepostLink, ...]]:
