@@ -55,11 +55,27 @@ typedef struct {
     uint32_t edge_count;
     uint32_t *root_index; /* BMP character -> its edge from the root, or NO_NODE */
     uint32_t root_count;
+    /* The second step of a walk, the one that misses the cache most (a first character's children
+       are many): (first edge, character) -> edge, open addressing, one probe mostly. */
+    struct PairSlot {
+        uint64_t key; /* (first edge << 21 | character) + 1; 0 is empty */
+        uint32_t edge, unused;
+    } *pairs;
+    size_t pair_mask;
     double logtotal;
     double start[4];
     double trans[4][4];
     double *emit; /* [4][HAN_COUNT] */
 } DictionaryObject;
+
+static uint64_t
+key_hash(uint64_t key)
+{
+    key ^= key >> 33;
+    key *= 0xff51afd7ed558ccdULL;
+    key ^= key >> 33;
+    return key;
+}
 
 /* The edge reached from `edge` (ROOT for the root) by `ch`, or NO_NODE. */
 static inline uint32_t
@@ -71,6 +87,14 @@ child_of(const DictionaryObject *self, uint32_t edge, Py_UCS4 ch)
             return self->root_index[ch];
         low = 0;
         high = self->root_count;
+    } else if (edge < self->root_count) {
+        uint64_t key = (((uint64_t)edge << 21) | ch) + 1;
+        for (size_t slot = key_hash(key) & self->pair_mask;; slot = (slot + 1) & self->pair_mask) {
+            if (self->pairs[slot].key == key)
+                return self->pairs[slot].edge;
+            if (!self->pairs[slot].key)
+                return NO_NODE;
+        }
     } else {
         low = self->edges[edge].first;
         high = self->edges[edge + 1].first;
@@ -111,15 +135,6 @@ typedef struct {
     int64_t *freq;
     uint32_t nodes;
 } TrieBuilder;
-
-static uint64_t
-key_hash(uint64_t key)
-{
-    key ^= key >> 33;
-    key *= 0xff51afd7ed558ccdULL;
-    key ^= key >> 33;
-    return key;
-}
 
 static int
 builder_add(TrieBuilder *builder, PyObject *word, int64_t freq)
@@ -212,9 +227,26 @@ dictionary_layout(DictionaryObject *self, const TrieBuilder *builder)
         for (uint32_t e = 0; e < self->root_count; e++)
             if ((self->edges[e].key >> 1) < 0x10000)
                 self->root_index[self->edges[e].key >> 1] = e;
-    } else {
-        PyErr_NoMemory();
+        uint32_t second = self->root_count ? self->edges[self->root_count].first - self->edges[0].first : 0;
+        size_t slots = 1024;
+        while (slots < (size_t)second * 2 + 2)
+            slots *= 2;
+        self->pair_mask = slots - 1;
+        self->pairs = PyMem_Calloc(slots, sizeof(*self->pairs));
+        failed = !self->pairs;
+        for (uint32_t e = 0; !failed && e < self->root_count; e++) {
+            for (uint32_t c = self->edges[e].first; c < self->edges[e + 1].first; c++) {
+                uint64_t key = (((uint64_t)e << 21) | (self->edges[c].key >> 1)) + 1;
+                size_t slot = key_hash(key) & self->pair_mask;
+                while (self->pairs[slot].key)
+                    slot = (slot + 1) & self->pair_mask;
+                self->pairs[slot].key = key;
+                self->pairs[slot].edge = c;
+            }
+        }
     }
+    if (failed)
+        PyErr_NoMemory();
     PyMem_Free(triples);
     PyMem_Free(old_start);
     PyMem_Free(old_count);
@@ -622,6 +654,7 @@ Dictionary_dealloc(DictionaryObject *self)
         PyMem_Free(self->words);
     }
     PyMem_Free(self->edges);
+    PyMem_Free(self->pairs);
     PyMem_Free(self->logfreq);
     PyMem_Free(self->root_index);
     PyMem_Free(self->emit);
