@@ -406,7 +406,7 @@ _POOLS = [
     "#@[]",
     " \t\n\r\u3000",
     "ＡＢ１２",
-    "あいカタ한국",
+    "あいカタ한국・゛゠\ud7a4",
     ".-_+&%:",
     "http://t.cn/",
     "İKſé𠀀㐀\u9fe0\uf900",
@@ -452,6 +452,8 @@ _SCANNER_EDGES = [
     "😂😂😂",
     "~~～～",
     "[[[",
+    "太可爱了・・・かわいい",  # kana/hangul runs come before a punctuation run, marks (・) included
+    "゛゛が゠゠ア\ud7a4\ud7a4한・か",
 ]
 
 
@@ -602,3 +604,21 @@ def test_all_chinese_user_terms_across_run_boundaries_stay_whole(backend: str, t
     assert segmenter.tokenize("我买了三只小狗")[3:5] == ["三", "只"]  # the rule still holds elsewhere
     clean = clean_weibo_text("我最爱三只松鼠的坚果，想喝一杯")
     assert [term.term for term in segmenter.terms(clean)] == ["爱", "三只松鼠", "坚果", "喝一杯"]
+
+
+def test_too_large_a_user_freq_is_a_dictionary_error(tmp_path: Path) -> None:
+    dictionary = tmp_path / "huge.dict"
+    dictionary.write_text("极光超大 99999999999999999999 nz\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"huge.dict:1: freq 99999999999999999999 .* too large"):
+        Segmenter([dictionary])
+
+
+def test_a_dictionary_whose_init_failed_cannot_cut() -> None:
+    import jieba.finalseg
+    from transforms._fastseg import Dictionary
+
+    broken = Dictionary.__new__(Dictionary)
+    with pytest.raises(KeyError):
+        broken.__init__({"中": 1}, 1, jieba.finalseg.start_P, {}, jieba.finalseg.emit_P)
+    with pytest.raises(RuntimeError, match="not initialized"):
+        broken.cut("中文")

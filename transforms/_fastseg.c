@@ -53,6 +53,7 @@ typedef struct {
     double *logfreq;   /* log(FREQ[word]) per edge, where FREQ[word] > 0 */
     PyObject **words;  /* per edge, the str of its word once cut: repeated words are one object */
     uint32_t edge_count;
+    int ready; /* set when __init__ has finished; a failed __init__ leaves a Dictionary unusable */
     uint32_t *root_index; /* BMP character -> its edge from the root, or NO_NODE */
     uint32_t root_count;
     /* The second step of a walk, the one that misses the cache most (a first character's children
@@ -692,7 +693,7 @@ Dictionary_init(DictionaryObject *self, PyObject *args, PyObject *kwargs)
     long long total;
     if (!PyArg_ParseTuple(args, "O!LOOO:Dictionary", &PyDict_Type, &freq, &total, &start_p, &trans_p, &emit_p))
         return -1;
-    if (self->edges) {
+    if (self->edges || self->ready) {
         PyErr_SetString(PyExc_RuntimeError, "Dictionary is already initialized");
         return -1;
     }
@@ -779,11 +780,14 @@ Dictionary_init(DictionaryObject *self, PyObject *args, PyObject *kwargs)
             if (!IS_HAN(code))
                 continue; /* Viterbi only ever sees Han characters */
             column[code - HAN_FIRST] = PyFloat_AsDouble(prob);
+            if (column[code - HAN_FIRST] == -1.0 && PyErr_Occurred())
+                break;
         }
         Py_DECREF(table);
         if (PyErr_Occurred())
             return -1;
     }
+    self->ready = 1;
     return 0;
 }
 
@@ -794,7 +798,7 @@ Dictionary_cut(DictionaryObject *self, PyObject *text)
         PyErr_SetString(PyExc_TypeError, "cut() takes a str");
         return NULL;
     }
-    if (!self->edges) {
+    if (!self->ready) {
         PyErr_SetString(PyExc_RuntimeError, "Dictionary is not initialized");
         return NULL;
     }
@@ -830,49 +834,54 @@ static PyTypeObject DictionaryType = {
 
 /* ---------------------------------------------------------------- scan() */
 
-/* Run boundaries of transforms.segment (_NUMERAL, _MEASURE, _ADVERBS_BEFORE_SHI, _BEFORE_MODAL): a
-   run of Chinese ends after text[i] when it and text[i + 1] fit one rule. The strings come from Python
-   with every scan() call; their characters are kept as bits per Han character, rebuilt only when
-   the caller passes other strings. */
-enum { RULE_NUMERAL = 1, RULE_MEASURE = 2, RULE_ADVERB = 4, RULE_MODAL = 8 };
+/* Run boundaries of transforms.segment (its _RUN_RULES): a run of Chinese ends after text[i] when
+   text[i] is a numeral and text[i + 1] a measure word ("一|个"), or text[i] is the negation (不) and
+   text[i + 1] a modal (是能要会敢), or text[i] an adverb (就也都又才) and text[i + 1] the copula (是).
+   The six strings are kept as bits per Han character, rebuilt only when another tuple comes. */
+enum { RULE_NUMERAL = 1, RULE_MEASURE = 2, RULE_NEGATION = 4, RULE_MODAL = 8, RULE_ADVERB = 16, RULE_COPULA = 32 };
 static unsigned char rule_bits[HAN_COUNT];
-static PyObject *rule_strings[4];
+static PyObject *rule_tuple;
 
 static int
-set_rules(PyObject *const *strings)
+set_rules(PyObject *rules)
 {
-    if (strings[0] == rule_strings[0] && strings[1] == rule_strings[1] && strings[2] == rule_strings[2] &&
-        strings[3] == rule_strings[3])
+    if (rules == rule_tuple)
         return 0;
-    memset(rule_bits, 0, sizeof(rule_bits));
-    for (int r = 0; r < 4; r++) {
-        PyObject *chars = strings[r];
+    if (!PyTuple_Check(rules) || PyTuple_GET_SIZE(rules) != 6) {
+        PyErr_SetString(PyExc_TypeError, "scan() rules must be segment._RUN_RULES, a tuple of 6 str");
+        return -1;
+    }
+    static unsigned char bits[HAN_COUNT];
+    memset(bits, 0, sizeof(bits));
+    for (int r = 0; r < 6; r++) {
+        PyObject *chars = PyTuple_GET_ITEM(rules, r);
+        if (!PyUnicode_Check(chars)) {
+            PyErr_SetString(PyExc_TypeError, "scan() rules must be str");
+            return -1;
+        }
         for (Py_ssize_t i = 0; i < PyUnicode_GET_LENGTH(chars); i++) {
             Py_UCS4 ch = PyUnicode_READ_CHAR(chars, i);
             if (!IS_HAN(ch)) {
                 PyErr_SetString(PyExc_ValueError, "run rules must be Chinese characters");
                 return -1;
             }
-            rule_bits[ch - HAN_FIRST] |= (unsigned char)(1 << r);
+            bits[ch - HAN_FIRST] |= (unsigned char)(1 << r);
         }
-        Py_INCREF(chars);
-        Py_XSETREF(rule_strings[r], chars);
     }
+    memcpy(rule_bits, bits, sizeof(bits)); /* only a complete table replaces the last one */
+    Py_INCREF(rules);
+    Py_XSETREF(rule_tuple, rules);
     return 0;
 }
 
 #define RULES(ch) (IS_HAN(ch) ? rule_bits[(ch) - HAN_FIRST] : 0)
 
-/* A run ends after ch: numeral + measure word ("一|个"), 不 + 是能要会敢, 就也都又才 + 是. */
 static int
 run_ends_after(Py_UCS4 ch, Py_UCS4 next)
 {
-    if (ch == 0x4E0D /* 不 */)
-        return (RULES(next) & RULE_MODAL) != 0;
-    unsigned char bits = RULES(ch);
-    if (bits & RULE_ADVERB)
-        return next == 0x662F /* 是 */;
-    return (bits & RULE_NUMERAL) && (RULES(next) & RULE_MEASURE);
+    unsigned char here = RULES(ch), after = RULES(next);
+    return ((here & RULE_NUMERAL) && (after & RULE_MEASURE)) || ((here & RULE_NEGATION) && (after & RULE_MODAL)) ||
+           ((here & RULE_ADVERB) && (after & RULE_COPULA));
 }
 
 static int
@@ -985,6 +994,13 @@ is_nick_char(Py_UCS4 ch)
     return is_span_cjk(ch) || is_ascii_alnum(ch) || ch == '_' || ch == '-';
 }
 
+/* segment._KANA_HANGUL's ranges. */
+static int
+is_kana_hangul(Py_UCS4 ch)
+{
+    return (ch >= 0x3040 && ch <= 0x30FF) || (ch >= 0x31F0 && ch <= 0x31FF) || (ch >= 0xAC00 && ch <= 0xD7AF);
+}
+
 #define NEEDS_REGEX (-1)
 
 /* The three protected tokens that make up most of them in Weibo text, matched here as the regex
@@ -1016,8 +1032,10 @@ common_token_end(int kind, const void *data, Py_ssize_t length, Py_ssize_t i, Py
                 return j;
         }
     } else if (is_word_char(ch) || Py_UNICODE_ISSPACE(ch) || ch == '#' || ch == '+' || ch == '&' ||
-               ch == '.' || ch == '_' || ch == '%' || ch == '-') {
-        return NEEDS_REGEX; /* user terms, links, topics, numbers, Latin names ... */
+               ch == '.' || ch == '_' || ch == '%' || ch == '-' || is_kana_hangul(ch)) {
+        /* user terms, links, topics, numbers, Latin names; and kana/hangul runs, which come before
+           the punctuation run in the regex and hold marks too (・, ゛, ゠) */
+        return NEEDS_REGEX;
     }
     /* ([^\w\s])\1+ */
     if (next != ch)
@@ -1058,29 +1076,32 @@ regex_token_end(PyObject *match, PyObject *text, Py_ssize_t i)
     return end;
 }
 
-/* scan(text, match, han_firsts, numerals, measures, adverbs, before_modal, cutter) -> list[str]
-   match(text, pos) is the protected-token regex's bound .match; cutter a Dictionary or a callable. */
+/* scan(text, match, han_firsts, rules, cutter) -> list[str]: match(text, pos) is the protected-token
+   regex's bound .match, rules segment._RUN_RULES, cutter a Dictionary or a Python cut function. */
 static PyObject *
 scan(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 8) {
-        PyErr_SetString(PyExc_TypeError, "scan() takes 8 arguments");
+    if (nargs != 5) {
+        PyErr_SetString(PyExc_TypeError, "scan(text, match, han_firsts, rules, cutter)");
         return NULL;
     }
     PyObject *text = args[0], *match = args[1], *han_firsts = args[2];
-    for (int a = 0; a < 7; a++) {
-        if (a != 1 && !PyUnicode_Check(args[a])) {
-            PyErr_Format(PyExc_TypeError, "scan() argument %d must be str", a + 1);
-            return NULL;
-        }
+    if (!PyUnicode_Check(text) || !PyUnicode_Check(han_firsts)) {
+        PyErr_SetString(PyExc_TypeError, "scan() text and han_firsts must be str");
+        return NULL;
     }
-    if (set_rules(args + 3) < 0)
+    if (set_rules(args[3]) < 0)
         return NULL;
     Cutter cutter = {0};
-    if (PyObject_TypeCheck(args[7], &DictionaryType))
-        cutter.dictionary = (DictionaryObject *)args[7];
-    else
-        cutter.cut = args[7];
+    if (PyObject_TypeCheck(args[4], &DictionaryType)) {
+        cutter.dictionary = (DictionaryObject *)args[4];
+        if (!cutter.dictionary->ready) {
+            PyErr_SetString(PyExc_RuntimeError, "Dictionary is not initialized");
+            return NULL;
+        }
+    } else {
+        cutter.cut = args[4];
+    }
     int kind = PyUnicode_KIND(text);
     const void *data = PyUnicode_DATA(text);
     Py_ssize_t length = PyUnicode_GET_LENGTH(text);
@@ -1298,7 +1319,7 @@ tally_terms(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     PyObject **items = PySequence_Fast_ITEMS(fast);
     /* Distinct terms: by entry object first (a token's entry is one tuple in the caller's memo), in a
        small open-addressing table; if two entries turn out to hold equal keys (the memo was cleared
-       within the post), again by term string, the exact way. */
+       within the post, or the caller built two entries for one token), again by term string. */
     PyObject *counts = PyDict_New(), *keywords = PyList_New(0);
     TermTally *tallies = PyMem_Malloc(sizeof(TermTally) * (n ? n : 1));
     TermTally **ranked = PyMem_Malloc(sizeof(TermTally *) * (n ? n : 1));
@@ -1449,12 +1470,17 @@ read_sentiment_tables(PyObject *tables, SentimentTables *out)
     }
     long *kinds[6] = {&out->word, &out->emoticon, &out->negation, &out->degree, &out->contrast, &out->prefix};
     for (int k = 0; k < 6; k++)
-        *kinds[k] = PyLong_AsLong(item[6 + k]);
-    out->degree_window = PyLong_AsSsize_t(item[12]);
-    out->negation_window = PyLong_AsSsize_t(item[13]);
-    out->negated_factor = PyFloat_AsDouble(item[14]);
-    out->contrast_factor = PyFloat_AsDouble(item[15]);
-    return PyErr_Occurred() ? -1 : 0;
+        if ((*kinds[k] = PyLong_AsLong(item[6 + k])) == -1 && PyErr_Occurred())
+            return -1;
+    if ((out->degree_window = PyLong_AsSsize_t(item[12])) == -1 && PyErr_Occurred())
+        return -1;
+    if ((out->negation_window = PyLong_AsSsize_t(item[13])) == -1 && PyErr_Occurred())
+        return -1;
+    if ((out->negated_factor = PyFloat_AsDouble(item[14])) == -1.0 && PyErr_Occurred())
+        return -1;
+    if ((out->contrast_factor = PyFloat_AsDouble(item[15])) == -1.0 && PyErr_Occurred())
+        return -1;
+    return 0;
 }
 
 /* Whether a token starting with a clause boundary lies strictly between positions start and end. */
@@ -1546,6 +1572,10 @@ sentiment_pass(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
             return NULL;
         }
         kinds[i] = PyLong_AsLong(PyTuple_GET_ITEM(entries[i], 0));
+        if (kinds[i] == -1 && PyErr_Occurred()) {
+            PyMem_Free(kinds);
+            return NULL;
+        }
     }
     double total = 0.0, degree = 1.0;
     long hits = 0;
@@ -1651,7 +1681,7 @@ static PyMethodDef module_methods[] = {
     {"tally_terms", (PyCFunction)(void (*)(void))tally_terms, METH_FASTCALL,
      "tally_terms(entries, top_k) -> (counts, keywords): term counts and top keywords of one post."},
     {"scan", (PyCFunction)(void (*)(void))scan, METH_FASTCALL,
-     "scan(text, match, han_firsts, numerals, measures, adverbs, before_modal, cutter) -> list[str]"},
+     "scan(text, match, han_firsts, rules, cutter) -> list[str]"},
     {NULL},
 };
 

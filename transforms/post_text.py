@@ -108,7 +108,10 @@ class PostTextAnalyzer:
         entries = list(map(known, tokens))
         if not all(entries):  # a token never seen before (entries are non-empty tuples)
             remember = self._remember_token
-            entries = [entry or remember(token) for token, entry in zip(tokens, entries, strict=True)]
+            # known() again first: a new token repeated in the post shares the entry made for it.
+            entries = [
+                entry or known(token) or remember(token) for token, entry in zip(tokens, entries, strict=True)
+            ]
         return entries
 
     def _remember_token(self, token: str) -> _TokenEntry:

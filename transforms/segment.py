@@ -67,6 +67,8 @@ _TOKEN_KIND_MEMO_LIMIT = 500_000
 # Longer tokens (a very long link, base64 pasted into a post) are not terms: the warehouse's term
 # columns hold 200 characters.
 MAX_TERM_CHARS = 200
+# Larger user-dictionary frequencies would overflow the dictionary total the backends keep in 64 bits.
+MAX_USER_FREQ = 10**12
 _UNKNOWN = object()
 
 # --- protected-token patterns -----------------------------------------------------------------------
@@ -111,9 +113,13 @@ _LATIN_NAME = (
 _CHINESE_CHAR = "[\u4e00-\u9fd5]"
 _NUMERAL = "一两三四五六七八九十几这那哪每某"
 _MEASURE = "个名次种位只件条张款场份批项句篇首辆座间对双群届层步声杯瓶天年周岁元块部台本支枚颗架套组段"
-_ADVERBS_BEFORE_SHI = "就也都又才"  # end a run before 是
+_NEGATION = "不"
 _BEFORE_MODAL = "是能要会敢"  # 不 ends a run before these
-_BOUNDARY_CHARS = _NUMERAL + "不" + _ADVERBS_BEFORE_SHI
+_ADVERBS_BEFORE_SHI = "就也都又才"  # end a run before 是
+_COPULA = "是"
+_BOUNDARY_CHARS = _NUMERAL + _NEGATION + _ADVERBS_BEFORE_SHI
+# The same rules for _fastseg.scan, in its order: (numeral, measure word), (不, modal), (adverb, 是).
+_RUN_RULES = (_NUMERAL, _MEASURE, _NEGATION, _BEFORE_MODAL, _ADVERBS_BEFORE_SHI, _COPULA)
 
 
 def _chinese_class_without(excluded: str) -> str:
@@ -130,12 +136,12 @@ def _chinese_class_without(excluded: str) -> str:
 def _boundary_rules(guard: str) -> tuple[str, str]:
     """Regex alternatives for the boundary characters inside a run: (goes on, ends the run after it)."""
     goes_on = (
-        rf"{guard}[{_NUMERAL}](?![{_MEASURE}])|{guard}不(?![{_BEFORE_MODAL}])"
-        rf"|{guard}[{_ADVERBS_BEFORE_SHI}](?!是)"
+        rf"{guard}[{_NUMERAL}](?![{_MEASURE}])|{guard}{_NEGATION}(?![{_BEFORE_MODAL}])"
+        rf"|{guard}[{_ADVERBS_BEFORE_SHI}](?!{_COPULA})"
     )
     ends = (
-        rf"{guard}[{_NUMERAL}](?=[{_MEASURE}])|{guard}不(?=[{_BEFORE_MODAL}])"
-        rf"|{guard}[{_ADVERBS_BEFORE_SHI}](?=是)"
+        rf"{guard}[{_NUMERAL}](?=[{_MEASURE}])|{guard}{_NEGATION}(?=[{_BEFORE_MODAL}])"
+        rf"|{guard}[{_ADVERBS_BEFORE_SHI}](?={_COPULA})"
     )
     return goes_on, ends
 
@@ -313,16 +319,7 @@ class Segmenter:
     def tokenize(self, text: str) -> list[str]:
         """Every token of `text` in order, punctuation included, whitespace dropped."""
         backend = self._backend or self._ready_backend()
-        return _fastseg.scan(
-            text,
-            self._match_protected,
-            self._han_firsts,
-            _NUMERAL,
-            _MEASURE,
-            _ADVERBS_BEFORE_SHI,
-            _BEFORE_MODAL,
-            backend.cutter,
-        )
+        return _fastseg.scan(text, self._match_protected, self._han_firsts, _RUN_RULES, backend.cutter)
 
     def reference_tokenize(self, text: str) -> list[str]:
         """`tokenize` as one regex split in Python: slower, the same tokens (the tests hold them equal)."""
@@ -589,5 +586,10 @@ def _read_user_dictionary(path: str | Path) -> list[_DictionaryEntry]:
             raise ValueError(f"{where}: jieba cannot keep {word!r} whole (only {allowed})")
         if freq == 0:
             raise ValueError(f"{where}: freq 0 (delete word) is not supported for {word!r}")
+        if freq is not None and freq > MAX_USER_FREQ:
+            raise ValueError(
+                f"{where}: freq {freq} for {word!r} is too large; use at most {MAX_USER_FREQ:,} "
+                "(jieba's own dictionary tops out near 900,000)"
+            )
         entries.append(_DictionaryEntry(word, freq, tag))
     return entries
