@@ -81,7 +81,7 @@ class PostTextAnalyzer:
                 if fallback_signal:
                     sentiment = fallback_sentiment
                     break
-        term_counts, keywords = self._terms_and_keywords(entries)
+        term_counts, keywords = tally_terms(entries, KEYWORDS_PER_POST)  # _terms_and_keywords, inlined
         found = None
         if check_confidential:
             found = self.confidential.find(clean.text)

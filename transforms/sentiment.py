@@ -252,7 +252,7 @@ class SentimentScorer:
         tokens = tokens if isinstance(tokens, list) else list(tokens)
         entries = entries if isinstance(entries, list) else list(entries)
         total, hits = sentiment_pass(tokens, entries, self._pass_tables)
-        return total, hits, self._model_sum(tokens)
+        return total, hits, (0.0 if self._model is None else self._model_sum(tokens))
 
     def _pass_entries_reference(
         self, tokens: Sequence[str], entries: Sequence[Sequence[Any]]
