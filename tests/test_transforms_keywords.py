@@ -7,8 +7,9 @@ from pathlib import Path
 import jieba
 import jieba.analyse
 import pytest
+from transforms._fastseg import tally_terms
 
-from transforms.keywords import KeywordExtractor, default_idf_path, load_idf, top_keywords
+from transforms.keywords import KeywordExtractor, default_idf_path, load_idf
 
 
 @pytest.fixture(scope="module")
@@ -107,14 +108,14 @@ def test_agrees_with_jieba_analyse_extract_tags(extractor: KeywordExtractor, sen
     assert [term for term, _ in ours[:5]] == [term for term, _ in reference_top]
 
 
-def test_keyword_idf_and_top_keywords_rank_as_keywords_does() -> None:
+def test_keyword_idf_and_the_c_tally_rank_as_keywords_does() -> None:
     extractor = KeywordExtractor(stopwords={"OK"})
     assert [extractor.keyword_idf(token) for token in ["好", "2024", "……", "ok"]] == [None] * 4
     assert extractor.keyword_idf("极光") == extractor.idf_table.get("极光")
     assert extractor.keyword_idf("星环OS未知词") == extractor.idf_table.median_idf
     tokens = ["极光", "手机", "极光", "发布", "旗舰", "影像", "续航"]
-    counts = {term: tokens.count(term) for term in tokens}
-    ranked = [(-count * extractor.idf_table.get(term), term) for term, count in counts.items()]
+    # tally_terms reads (.., .., (term, kind), idf) entries, as transforms.post_text builds them.
+    entries = [(0, 0.0, (token, "word"), extractor.keyword_idf(token)) for token in tokens]
     for top_k in (0, 2, 5, 10):
-        assert top_keywords(list(ranked), len(tokens), top_k) == extractor.keywords(tokens, top_k=top_k)
-    assert top_keywords([], 0, 5) == []
+        assert tally_terms(entries, top_k)[1] == extractor.keywords(tokens, top_k=top_k)
+    assert tally_terms([], 5) == ({}, [])

@@ -76,7 +76,9 @@ def test_term_counts_and_keywords_are_the_segmenters_and_the_extractors(analyzer
     for text in POSTS * 2:  # the second round reads the memo
         clean = clean_weibo_text(text)
         tokens = analyzer.segmenter.tokenize(clean.own_text)
-        term_counts, words = analyzer.segmenter.term_counts_of_tokens(tokens)
+        terms = analyzer.segmenter.terms_of_tokens(tokens)
+        term_counts = count_terms(terms)
+        words = [term.term for term in terms if term.kind == "word"]
         result = analyzer.analyze(text, check_confidential=False)
         assert list(result.term_counts.items()) == list(term_counts.items())  # same order too
         assert result.keywords == analyzer.keyword_extractor.keywords(words, top_k=5)

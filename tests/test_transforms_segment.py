@@ -585,8 +585,9 @@ def test_terms_their_counts_and_words_from_one_tokenization(raw: str, expected: 
     assert [(term.term, term.kind) for term in segmenter.terms(clean)] == expected
     # The remembered kinds give the same answer the second time.
     assert [(term.term, term.kind) for term in segmenter.terms(clean)] == expected
-    counts, words = segmenter.term_counts_of_tokens(segmenter.tokenize(clean.own_text))
-    assert counts == {pair: 1 for pair in expected}
+    terms = segmenter.terms_of_tokens(segmenter.tokenize(clean.own_text))
+    assert count_terms(terms) == {pair: 1 for pair in expected}
+    words = [term.term for term in terms if term.kind == "word"]
     assert words == [term for term, kind in expected if kind == "word"]
 
 

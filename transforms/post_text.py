@@ -81,7 +81,9 @@ class PostTextAnalyzer:
                 if fallback_signal:
                     sentiment = fallback_sentiment
                     break
-        term_counts, keywords = tally_terms(entries, KEYWORDS_PER_POST)  # _terms_and_keywords, inlined
+        # One C loop: counts in order of first occurrence (as Counter has them), and the top keywords as
+        # KeywordExtractor.keywords ranks and rounds them (the tests hold the two equal).
+        term_counts, keywords = tally_terms(entries, KEYWORDS_PER_POST)
         found = None
         if check_confidential:
             found = self.confidential.find(clean.text)
@@ -100,7 +102,7 @@ class PostTextAnalyzer:
 
     def terms_and_keywords(self, text: str) -> tuple[dict[tuple[str, str], int], list[tuple[str, float]]]:
         """Term counts and keywords alone (WeChat articles: no sentiment, no confidential check)."""
-        return self._terms_and_keywords(self._entries(self.segmenter.tokenize(text)))
+        return tally_terms(self._entries(self.segmenter.tokenize(text)), KEYWORDS_PER_POST)
 
     def _entries(self, tokens: list[str]) -> list[_TokenEntry]:
         """Each token's _TokenEntry, in order."""
@@ -126,15 +128,6 @@ class PostTextAnalyzer:
             self._token_entries.clear()
         self._token_entries[token] = entry
         return entry
-
-    def _terms_and_keywords(
-        self, entries: list[_TokenEntry]
-    ) -> tuple[dict[tuple[str, str], int], list[tuple[str, float]]]:
-        """segmenter.term_counts_of_tokens(tokens)[0], and keyword_extractor.keywords of its "word"
-        terms, from the tokens' entries."""
-        # One C loop: counts in order of first occurrence (as Counter has them), and the top keywords as
-        # KeywordExtractor.keywords ranks and rounds them (the tests hold the two equal).
-        return tally_terms(entries, KEYWORDS_PER_POST)
 
     def _fallback_tokens(self, clean: CleanText, original: CleanText | None) -> Iterator[list[str]]:
         """The chain's tokens, then the reposted original's: each tokenized only when reached."""

@@ -364,14 +364,6 @@ class Segmenter:
         """`terms` of tokens `tokenize` already made (the pipeline segments once)."""
         return [Term(token, kind) for token, kind in zip(tokens, self._kinds(tokens), strict=True) if kind]
 
-    def term_counts_of_tokens(self, tokens: Sequence[str]) -> tuple[dict[tuple[str, str], int], list[str]]:
-        """count_terms(terms_of_tokens(tokens)) and the "word" terms in order, without Term objects
-        (the pipeline's hot path)."""
-        kinds = self._kinds(tokens)
-        counts = Counter(pair for pair in zip(tokens, kinds, strict=True) if pair[1] is not None)
-        words = [token for token, kind in zip(tokens, kinds, strict=True) if kind == "word"]
-        return dict(counts), words
-
     def _kinds(self, tokens: Sequence[str]) -> list[str | None]:
         """Each token's term kind, None for a dropped token; worked out once per distinct token."""
         memo = self._token_kinds
