@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 from pathlib import Path
 
 import pytest
@@ -176,6 +177,24 @@ def test_read_labelled_tsv_skips_a_header(tmp_path: Path) -> None:
     posts = read_labelled_tsv(write_tsv(tmp_path / "posts.tsv", TINY, header=True))
     assert [(post.label, post.text) for post in posts] == TINY
     assert posts[0].line == 2
+
+
+def test_read_labelled_tsv_skips_comment_lines(tmp_path: Path) -> None:
+    path = tmp_path / "posts.tsv"
+    text = "# written for the project\n1\t好开心\n# 0\t not a post\n0\t#话题# 好烦\n"
+    path.write_text(text, encoding="utf-8")
+    posts = read_labelled_tsv(path)
+    assert [(post.label, post.text, post.line) for post in posts] == [(1, "好开心", 2), (0, "#话题# 好烦", 4)]
+
+
+def test_project_written_posts_are_balanced_and_words_only() -> None:
+    """bench/sentiment_posts.tsv: the words-only evaluation that needs no shared data."""
+    posts = read_labelled_tsv(Path(__file__).resolve().parent.parent / "bench" / "sentiment_posts.tsv")
+    assert len(posts) == 6294
+    assert sum(post.label for post in posts) == 3147
+    assert len({post.text for post in posts}) == len(posts)
+    emoticon_or_emoji = re.compile(r"\[[^\[\]\s]{1,10}\]|[\U0001F000-\U0001FAFF\u2600-\u27BF]")
+    assert [post.line for post in posts if emoticon_or_emoji.search(post.text)] == []
 
 
 @pytest.mark.parametrize("bad_line", ["2\t好", "positive\t好", "没有制表符"])

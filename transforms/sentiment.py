@@ -570,7 +570,8 @@ def default_tokenizer() -> Callable[[str], list[str]]:
 
 
 def read_labelled_tsv(path: str | Path) -> list[LabelledPost]:
-    """`label<TAB>text` lines, label 1 (positive) or 0 (negative); a first line `label<TAB>...` is a header.
+    """`label<TAB>text` lines, label 1 (positive) or 0 (negative); a first line `label<TAB>...` is a header,
+    and lines starting with `#` are comments.
 
     Raises SentimentDataError naming the file and line of the first malformed line.
     """
@@ -583,7 +584,7 @@ def read_labelled_tsv(path: str | Path) -> list[LabelledPost]:
         raise SentimentDataError(f"{path}: not UTF-8 text ({error.reason} at byte {error.start})") from None
     posts: list[LabelledPost] = []
     for number, line in enumerate(lines, start=1):
-        if not line.strip():
+        if not line.strip() or line.startswith("#"):
             continue
         label, tab, text = line.partition("\t")
         if number == 1 and tab and label.strip().lower() == "label":
