@@ -90,8 +90,10 @@ def jieba_reference() -> Callable[[str], list[str]]:
 def agreement(data: Path, limit: int | None) -> None:
     texts = weibo_texts(data, limit) + ["".join(tokens) for tokens in nlpcc_gold(data, limit)]
     size = sum(len(text.encode("utf-8")) for text in texts)
-    print(f"agreement with jieba: {len(texts)} texts ({size / 1e6:.2f} MB), brand dictionary "
-          f"{BRAND_DICTIONARY.name}; token-level F1 over spans, jieba as reference")
+    print(
+        f"agreement with jieba: {len(texts)} texts ({size / 1e6:.2f} MB), brand dictionary "
+        f"{BRAND_DICTIONARY.name}; token-level F1 over spans, jieba as reference"
+    )
     by_backend = {name: Segmenter([BRAND_DICTIONARY], backend=name) for name in BACKENDS}
     for label, method in (("backend cut (whole text)", "backend_cut"), ("Segmenter.tokenize", "tokenize")):
         reference = [spans(text, getattr(by_backend["jieba"], method)(text)) for text in texts]
@@ -102,16 +104,20 @@ def agreement(data: Path, limit: int | None) -> None:
             fast = [spans(text, getattr(by_backend[name], method)(text)) for text in texts]
             _precision, _recall, f1 = precision_recall_f1(zip(reference, fast, strict=True))
             same = sum(left == right for left, right in zip(reference, fast, strict=True))
-            print(f"  {name:8s} {label:26s} token agreement {f1:.4%}  identical texts "
-                  f"{same / len(texts):.2%}  ({tokens} jieba tokens)")
+            print(
+                f"  {name:8s} {label:26s} token agreement {f1:.4%}  identical texts "
+                f"{same / len(texts):.2%}  ({tokens} jieba tokens)"
+            )
 
 
 def f1(data: Path, limit: int | None) -> None:
     gold = nlpcc_gold(data, limit)
     texts = ["".join(tokens) for tokens in gold]
     gold_spans = [spans(text, tokens) for text, tokens in zip(texts, gold, strict=True)]
-    print(f"word segmentation against NLPCC 2016 Weibo dev gold: {len(texts)} sentences, "
-          f"{sum(len(tokens) for tokens in gold)} gold tokens")
+    print(
+        f"word segmentation against NLPCC 2016 Weibo dev gold: {len(texts)} sentences, "
+        f"{sum(len(tokens) for tokens in gold)} gold tokens"
+    )
     runs: list[tuple[str, Callable[[str], list[str]]]] = [("jieba alone (precise, HMM)", jieba_reference())]
     default = Segmenter().backend
     for name in BACKENDS:

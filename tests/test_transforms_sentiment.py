@@ -137,7 +137,8 @@ def test_chain_read_when_own_words_carry_no_signal(scorer: SentimentScorer) -> N
 
 
 @pytest.mark.parametrize(
-    "text", ["", "[哈哈]" * 50, "[泪]" * 50, "非常非常非常不喜欢" * 20, "太太太好吃了！！！" * 30, "//@a://@b:"]
+    "text",
+    ["", "[哈哈]" * 50, "[泪]" * 50, "非常非常非常不喜欢" * 20, "太太太好吃了！！！" * 30, "//@a://@b:"],
 )
 def test_score_range_and_label(scorer: SentimentScorer, text: str) -> None:
     result = scorer.score_text(text, fallback_tokenize)
