@@ -38,11 +38,14 @@ static const char STATE_LETTER[4] = {'B', 'E', 'M', 'S'};
 
 /* The trie in breadth-first order: node e + 1 is reached by edge e, and a node's children are the
    edges [first, next first) where first is its entry's `first` and next first the following entry's,
-   sorted by character. A step of the walk reads one run of 8-byte entries, mostly one cache line:
-   the dictionary has 600k nodes and the walk is bound by memory, not by instructions. */
+   sorted by character. A step of the walk reads one run of 24-byte entries, mostly one or two cache lines:
+   the dictionary has 600k nodes and the walk is bound by memory, not by instructions. An edge also
+   holds what the route and the output read of its word, so a word found costs one cache line. */
 typedef struct {
-    uint32_t key;   /* character << 1 | (FREQ[word] > 0) */
-    uint32_t first; /* first child edge of node e + 1 */
+    uint32_t key;    /* character << 1 | (FREQ[word] > 0) */
+    uint32_t first;  /* first child edge of node e + 1 */
+    double logfreq;  /* log(FREQ[word]), where FREQ[word] > 0 */
+    PyObject *word;  /* the str of its word once cut: repeated words are one object */
 } Edge;
 
 #define ROOT (UINT32_MAX - 1)
@@ -50,8 +53,6 @@ typedef struct {
 typedef struct {
     PyObject_HEAD
     Edge *edges;       /* edge_count + 1 entries; the last only holds `first` */
-    double *logfreq;   /* log(FREQ[word]) per edge, where FREQ[word] > 0 */
-    PyObject **words;  /* per edge, the str of its word once cut: repeated words are one object */
     uint32_t edge_count;
     int ready; /* set when __init__ has finished; a failed __init__ leaves a Dictionary unusable */
     uint32_t *root_index; /* BMP character -> its edge from the root, or NO_NODE */
@@ -184,13 +185,10 @@ dictionary_layout(DictionaryObject *self, const TrieBuilder *builder)
     uint32_t *old_count = PyMem_Calloc(nodes, sizeof(uint32_t));
     uint32_t *queue = PyMem_Malloc(sizeof(uint32_t) * nodes); /* old node ids in new-id order */
     uint32_t *first = PyMem_Malloc(sizeof(uint32_t) * (nodes + 1)); /* by new node id */
-    self->edges = PyMem_Malloc(sizeof(Edge) * (count + 1));
-    self->logfreq = PyMem_Malloc(sizeof(double) * (count ? count : 1));
-    self->words = PyMem_Calloc(count ? count : 1, sizeof(PyObject *));
+    self->edges = PyMem_Calloc(count + 1, sizeof(Edge));
     self->edge_count = count;
     self->root_index = PyMem_Malloc(sizeof(uint32_t) * 0x10000);
-    int failed = !triples || !old_start || !old_count || !queue || !first || !self->edges || !self->logfreq ||
-                 !self->words || !self->root_index;
+    int failed = !triples || !old_start || !old_count || !queue || !first || !self->edges || !self->root_index;
     if (!failed) {
         uint32_t filled = 0;
         for (size_t slot = 0; slot <= builder->mask; slot++) {
@@ -215,7 +213,7 @@ dictionary_layout(DictionaryObject *self, const TrieBuilder *builder)
                 uint32_t child = triples[t].child;
                 int64_t freq = builder->freq[child];
                 self->edges[edge].key = triples[t].ch << 1 | (freq > 0);
-                self->logfreq[edge] = freq > 0 ? log((double)freq) : 0.0;
+                self->edges[edge].logfreq = freq > 0 ? log((double)freq) : 0.0;
                 queue[queued++] = child;
             }
         }
@@ -371,9 +369,9 @@ append_word(DictionaryObject *self, PyObject *out, PyObject *text, Py_ssize_t st
         return append_char(out, text, start);
     if (edge < 0)
         return append_slice(out, text, start, end);
-    if (!self->words[edge] && !(self->words[edge] = PyUnicode_Substring(text, start, end)))
+    if (!self->edges[edge].word && !(self->edges[edge].word = PyUnicode_Substring(text, start, end)))
         return -1;
-    return PyList_Append(out, self->words[edge]);
+    return PyList_Append(out, self->edges[edge].word);
 }
 
 /* ---------------------------------------------------------------- jieba.finalseg */
@@ -563,7 +561,7 @@ cut_block(DictionaryObject *self, Scratch *scratch, PyObject *out, PyObject *tex
         for (Py_ssize_t e = scratch->dag_start.items[idx]; e < scratch->dag_start.items[idx + 1]; e += 2) {
             Py_ssize_t x = ends->items[e];
             Py_ssize_t edge = ends->items[e + 1];
-            double logfreq = edge < 0 ? 0.0 /* log(1) */ : self->logfreq[edge];
+            double logfreq = edge < 0 ? 0.0 /* log(1) */ : self->edges[edge].logfreq;
             double prob = logfreq - self->logtotal + route_prob[x + 1];
             if (best_end < 0 || prob >= best) { /* ascending x: ">=" keeps the larger x on a tie */
                 best = prob;
@@ -649,14 +647,12 @@ jieba_cut(DictionaryObject *self, Scratch *scratch, PyObject *out, PyObject *tex
 static void
 Dictionary_dealloc(DictionaryObject *self)
 {
-    if (self->words) {
+    if (self->edges) {
         for (uint32_t e = 0; e < self->edge_count; e++)
-            Py_XDECREF(self->words[e]);
-        PyMem_Free(self->words);
+            Py_XDECREF(self->edges[e].word);
     }
     PyMem_Free(self->edges);
     PyMem_Free(self->pairs);
-    PyMem_Free(self->logfreq);
     PyMem_Free(self->root_index);
     PyMem_Free(self->emit);
     Py_TYPE(self)->tp_free((PyObject *)self);
