@@ -6,7 +6,7 @@ import random
 from pathlib import Path
 
 import pytest
-from transforms._fastseg import tally_terms
+from transforms._fastseg import lookup_entries, tally_terms
 
 from tests.test_transforms_sentiment import TINY, write_tsv
 from transforms import post_text
@@ -109,6 +109,17 @@ def test_the_original_is_not_segmented_when_the_chain_carries_sentiment(analyzer
     result = counting.analyze("转发微博//@某人:太差了", check_confidential=False, original_text="原文太棒了")
     assert result.sentiment.label == "negative"
     assert "原文太棒了" not in segmented
+
+
+def test_lookup_entries_is_memo_get_of_each_token() -> None:
+    memo = {"好": (1, 1.0), "电影": (0, 0.0)}
+    tokens = ["好", "看", "电影", "好", "".join(["电", "影"])]  # the last: an equal str, not the key itself
+    assert lookup_entries(memo, tokens) == ([memo.get(token) for token in tokens], 1)
+    assert lookup_entries(memo, []) == ([], 0)
+    with pytest.raises(TypeError, match="a dict and a list"):
+        lookup_entries(memo, ("好",))
+    with pytest.raises(TypeError, match="unhashable"):
+        lookup_entries(memo, [["好"]])
 
 
 def test_tally_counts_equal_keys_from_distinct_entries_together() -> None:

@@ -15,6 +15,8 @@
 
    sentiment_pass(): transforms.sentiment's lexicon pass over a post's tokens.
 
+   lookup_entries(): transforms.post_text's memo lookup of a post's tokens.
+
    Normalizer: transforms.weibo_text's normalization (translate, collapse whitespace) in one pass. */
 
 #define PY_SSIZE_T_CLEAN
@@ -1671,7 +1673,42 @@ sentiment_pass(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     return Py_BuildValue("(dl)", total, hits);
 }
 
+/* ---------------------------------------------------------------- lookup_entries() */
+
+/* lookup_entries(memo, tokens) -> (entries, missing): [memo.get(token) for token in tokens] and how
+   many of those are None, without a Python call per token (transforms.post_text's memo). */
+static PyObject *
+lookup_entries(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2 || !PyDict_Check(args[0]) || !PyList_Check(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "lookup_entries(memo, tokens): a dict and a list");
+        return NULL;
+    }
+    PyObject *memo = args[0], *tokens = args[1];
+    Py_ssize_t count = PyList_GET_SIZE(tokens), missing = 0;
+    PyObject *entries = PyList_New(count);
+    if (!entries)
+        return NULL;
+    for (Py_ssize_t i = 0; i < count; i++) {
+        PyObject *entry = PyDict_GetItemWithError(memo, PyList_GET_ITEM(tokens, i));
+        if (!entry) {
+            if (PyErr_Occurred()) {
+                Py_DECREF(entries);
+                return NULL;
+            }
+            entry = Py_None;
+            missing++;
+        }
+        Py_INCREF(entry);
+        PyList_SET_ITEM(entries, i, entry);
+    }
+    PyObject *result = Py_BuildValue("(Nn)", entries, missing);
+    return result;
+}
+
 static PyMethodDef module_methods[] = {
+    {"lookup_entries", (PyCFunction)(void (*)(void))lookup_entries, METH_FASTCALL,
+     "lookup_entries(memo, tokens) -> (entries, missing): memo.get of each token, and how many were None."},
     {"sentiment_pass", (PyCFunction)(void (*)(void))sentiment_pass, METH_FASTCALL,
      "sentiment_pass(tokens, entries, tables) -> (total, hits): SentimentScorer's lexicon pass."},
     {"tally_terms", (PyCFunction)(void (*)(void))tally_terms, METH_FASTCALL,

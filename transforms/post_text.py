@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from transforms._fastseg import tally_terms
+from transforms._fastseg import lookup_entries, tally_terms
 from transforms.confidential import ConfidentialMatcher
 from transforms.keywords import KeywordExtractor
 from transforms.segment import Segmenter
@@ -106,10 +106,9 @@ class PostTextAnalyzer:
 
     def _entries(self, tokens: list[str]) -> list[_TokenEntry]:
         """Each token's _TokenEntry, in order."""
-        known = self._token_entries.get
-        entries = list(map(known, tokens))
-        if not all(entries):  # a token never seen before (entries are non-empty tuples)
-            remember = self._remember_token
+        entries, missing = lookup_entries(self._token_entries, tokens)  # memo.get of each token, in C
+        if missing:  # a token never seen before
+            known, remember = self._token_entries.get, self._remember_token
             # known() again first: a new token repeated in the post shares the entry made for it.
             entries = [
                 entry or known(token) or remember(token) for token, entry in zip(tokens, entries, strict=True)
