@@ -93,6 +93,19 @@ class Sentiment:
     label: str
 
 
+_new_object = object.__new__
+
+
+def _sentiment(score: float, label: str) -> Sentiment:
+    """Sentiment(score, label), built as pickle builds it: the frozen __init__'s object.__setattr__
+    per field costs more than the rest of _finish (hot path, once a post)."""
+    sentiment = _new_object(Sentiment)
+    fields = sentiment.__dict__
+    fields["score"] = score
+    fields["label"] = label
+    return sentiment
+
+
 @dataclass(frozen=True)
 class LabelledPost:
     """One `label<TAB>text` line: label 1 = positive, 0 = negative."""
@@ -339,10 +352,10 @@ class SentimentScorer:
             logit = self._model.bias + self._model.lexicon_weight * lexicon + model_sum
             score = math.tanh(logit / 2.0)  # = 2 * sigmoid(logit) - 1
         if score >= NEUTRAL_BAND:
-            return Sentiment(score, "positive")
+            return _sentiment(score, "positive")
         if score <= -NEUTRAL_BAND:
-            return Sentiment(score, "negative")
-        return Sentiment(score, "neutral")
+            return _sentiment(score, "negative")
+        return _sentiment(score, "neutral")
 
     def _join(self, tokens: Sequence[str], index: int) -> tuple[float, int] | None:
         """The weight of the longest lexicon word made of tokens[index:index+k] (k >= 2), and k."""
