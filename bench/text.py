@@ -1,6 +1,6 @@
 """Text benchmark: jieba alone, the product's segmenter, and the whole per-post text transform.
 
-    .venv/bin/python bench/text.py [--data ../shared/data] [--repeat 3]
+    .venv/bin/python bench/text.py [--data ../shared/data] [--repeat 5]
 
 Texts: the posts of weibo_senti_dev/dev.tsv and the sentences of nlpcc2016_wordseg_dev in the shared
 data folder; where it is absent, generated Weibo-like posts (printed as such). One process, one
@@ -93,7 +93,7 @@ def main() -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="the shared data folder")
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
     texts = shared_texts(args.data)
     if texts is None:
