@@ -118,8 +118,26 @@ def test_lookup_entries_is_memo_get_of_each_token() -> None:
     assert lookup_entries(memo, []) == ([], 0)
     with pytest.raises(TypeError, match="a dict and a list"):
         lookup_entries(memo, ("好",))
-    with pytest.raises(TypeError, match="unhashable"):
+    with pytest.raises(TypeError, match="tokens must be str"):
         lookup_entries(memo, [["好"]])
+
+    class Sneaky(str):  # a str subclass could run Python code (and change the list) inside a lookup
+        def __eq__(self, other: object) -> bool:
+            tokens.clear()
+            return False
+
+        __hash__ = str.__hash__
+
+    tokens = [Sneaky("好"), "看"]
+    with pytest.raises(TypeError, match="tokens must be str"):
+        lookup_entries(memo, tokens)
+
+    class Memo(dict):
+        def get(self, key: object, default: object = None) -> object:
+            return "not the memo's own get"
+
+    with pytest.raises(TypeError, match="a dict and a list"):
+        lookup_entries(Memo(memo), ["好"])
 
 
 def test_tally_counts_equal_keys_from_distinct_entries_together() -> None:

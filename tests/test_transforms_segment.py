@@ -623,3 +623,17 @@ def test_a_dictionary_whose_init_failed_cannot_cut() -> None:
         broken.__init__({"中": 1}, 1, jieba.finalseg.start_P, {}, jieba.finalseg.emit_P)
     with pytest.raises(RuntimeError, match="not initialized"):
         broken.cut("中文")
+
+
+def test_a_dictionary_whose_init_failed_early_cannot_be_initialized_again() -> None:
+    import jieba.finalseg
+    from transforms._fastseg import Dictionary
+
+    tables = (jieba.finalseg.start_P, jieba.finalseg.trans_P, jieba.finalseg.emit_P)
+    broken = Dictionary.__new__(Dictionary)
+    with pytest.raises(OverflowError):  # fails while reading freq, before the trie is built
+        broken.__init__({"中": 1 << 70}, 1, *tables)
+    with pytest.raises(RuntimeError, match="already initialized"):  # and allocates nothing again
+        broken.__init__({"中": 1}, 1, *tables)
+    with pytest.raises(RuntimeError, match="not initialized"):
+        broken.cut("中文")

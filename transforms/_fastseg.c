@@ -691,7 +691,7 @@ Dictionary_init(DictionaryObject *self, PyObject *args, PyObject *kwargs)
     long long total;
     if (!PyArg_ParseTuple(args, "O!LOOO:Dictionary", &PyDict_Type, &freq, &total, &start_p, &trans_p, &emit_p))
         return -1;
-    if (self->edges || self->ready) {
+    if (self->edges || self->emit || self->ready) { /* emit: a failed __init__ may have set it alone */
         PyErr_SetString(PyExc_RuntimeError, "Dictionary is already initialized");
         return -1;
     }
@@ -1676,11 +1676,12 @@ sentiment_pass(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 /* ---------------------------------------------------------------- lookup_entries() */
 
 /* lookup_entries(memo, tokens) -> (entries, missing): [memo.get(token) for token in tokens] and how
-   many of those are None, without a Python call per token (transforms.post_text's memo). */
+   many of those are None, without a Python call per token (transforms.post_text's memo). The memo is
+   a plain dict and the tokens plain str, so no lookup runs Python code that could change the list. */
 static PyObject *
 lookup_entries(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 2 || !PyDict_Check(args[0]) || !PyList_Check(args[1])) {
+    if (nargs != 2 || !PyDict_CheckExact(args[0]) || !PyList_Check(args[1])) {
         PyErr_SetString(PyExc_TypeError, "lookup_entries(memo, tokens): a dict and a list");
         return NULL;
     }
@@ -1690,7 +1691,13 @@ lookup_entries(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     if (!entries)
         return NULL;
     for (Py_ssize_t i = 0; i < count; i++) {
-        PyObject *entry = PyDict_GetItemWithError(memo, PyList_GET_ITEM(tokens, i));
+        PyObject *token = PyList_GET_ITEM(tokens, i);
+        if (!PyUnicode_CheckExact(token)) {
+            Py_DECREF(entries);
+            PyErr_SetString(PyExc_TypeError, "lookup_entries() tokens must be str");
+            return NULL;
+        }
+        PyObject *entry = PyDict_GetItemWithError(memo, token);
         if (!entry) {
             if (PyErr_Occurred()) {
                 Py_DECREF(entries);
@@ -1702,8 +1709,7 @@ lookup_entries(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         Py_INCREF(entry);
         PyList_SET_ITEM(entries, i, entry);
     }
-    PyObject *result = Py_BuildValue("(Nn)", entries, missing);
-    return result;
+    return Py_BuildValue("(Nn)", entries, missing);
 }
 
 static PyMethodDef module_methods[] = {
