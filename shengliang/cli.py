@@ -54,7 +54,11 @@ def build_parser() -> argparse.ArgumentParser:
         "sentiment", help="`train FILE.tsv --model OUT.json` fits a sentiment model, `eval FILE.tsv` measures"
     )
     sentiment.add_argument("action", choices=["train", "eval"])
-    sentiment.add_argument("file", type=Path, help="`label<TAB>text` lines, 1 = positive, 0 = negative")
+    sentiment.add_argument(
+        "file",
+        type=Path,
+        help="`label<TAB>text` lines, 1 = positive, 0 = negative; may open with `#` comments and a header",
+    )
     sentiment.add_argument(
         "--model",
         type=Path,

@@ -180,12 +180,15 @@ def test_read_labelled_tsv_skips_a_header(tmp_path: Path) -> None:
     assert posts[0].line == 2
 
 
-def test_read_labelled_tsv_skips_comment_lines(tmp_path: Path) -> None:
+def test_read_labelled_tsv_skips_opening_comments_then_a_header(tmp_path: Path) -> None:
     path = tmp_path / "posts.tsv"
-    text = "# written for the project\n1\t好开心\n# 0\t not a post\n0\t#话题# 好烦\n"
-    path.write_text(text, encoding="utf-8")
+    path.write_text("# written for the project\n\n# by us\nlabel\ttext\n1\t好开心\n0\t#话题# 好烦\n", "utf-8")
     posts = read_labelled_tsv(path)
-    assert [(post.label, post.text, post.line) for post in posts] == [(1, "好开心", 2), (0, "#话题# 好烦", 4)]
+    assert [(post.label, post.text, post.line) for post in posts] == [(1, "好开心", 5), (0, "#话题# 好烦", 6)]
+    # Further down, a line starting with "#" is a post that lost its label, not a comment.
+    path.write_text("# comment\n1\t好开心\n#考研# 今天又想放弃\n", encoding="utf-8")
+    with pytest.raises(SentimentDataError, match=r"posts\.tsv:3: expected 'label<TAB>text'"):
+        read_labelled_tsv(path)
 
 
 def test_project_written_posts_are_balanced_and_words_only() -> None:

@@ -583,8 +583,9 @@ def default_tokenizer() -> Callable[[str], list[str]]:
 
 
 def read_labelled_tsv(path: str | Path) -> list[LabelledPost]:
-    """`label<TAB>text` lines, label 1 (positive) or 0 (negative); a first line `label<TAB>...` is a header,
-    and lines starting with `#` are comments.
+    """`label<TAB>text` lines, label 1 (positive) or 0 (negative). The file may open with `#` comment
+    lines, and its first line after them may be a `label<TAB>...` header. A `#` line further down is
+    malformed (a post that lost its label, "#话题# ...", must not vanish).
 
     Raises SentimentDataError naming the file and line of the first malformed line.
     """
@@ -596,12 +597,15 @@ def read_labelled_tsv(path: str | Path) -> list[LabelledPost]:
     except UnicodeDecodeError as error:
         raise SentimentDataError(f"{path}: not UTF-8 text ({error.reason} at byte {error.start})") from None
     posts: list[LabelledPost] = []
+    preamble = True  # the opening comments, then possibly a header
     for number, line in enumerate(lines, start=1):
-        if not line.strip() or line.startswith("#"):
+        if not line.strip() or (preamble and line.startswith("#")):
             continue
         label, tab, text = line.partition("\t")
-        if number == 1 and tab and label.strip().lower() == "label":
-            continue
+        if preamble:
+            preamble = False
+            if tab and label.strip().lower() == "label":
+                continue
         if not tab or label.strip() not in ("0", "1"):
             shown = line if len(line) <= 60 else line[:60] + "..."
             raise SentimentDataError(
