@@ -19,7 +19,7 @@ $(STAMP): requirements.txt pyproject.toml setup.py transforms/_fastseg.c
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	@touch $(STAMP)
 
-demo: $(STAMP) ## run weibo_daily for yesterday (Beijing) against the sandbox into DuckDB, print a summary
+demo: $(STAMP) ## run weibo_daily and wechat_daily for yesterday (Beijing) against the sandbox into DuckDB, print a summary
 	$(BIN)/shengliang demo $(if $(DATE),--date $(DATE))
 
 test: $(STAMP) ## run the tests
@@ -28,7 +28,7 @@ test: $(STAMP) ## run the tests
 lint: $(STAMP) ## ruff
 	$(BIN)/ruff check .
 
-sandbox: $(STAMP) ## run the local Weibo API sandbox in the foreground
+sandbox: $(STAMP) ## run the local Weibo and WeChat API sandbox in the foreground
 	$(BIN)/shengliang sandbox
 
 airflow-init: $(STAMP) ## create the local Airflow metadata DB and pools (for `airflow standalone`)

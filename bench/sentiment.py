@@ -13,6 +13,7 @@ words only, no emoticons), which it prints first in every run.
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import sys
 import time
@@ -64,7 +65,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"tokenizer: {getattr(tokenize, '__qualname__', tokenize)}")
     print(f"binary rule: {BINARY_RULE}")
     project_posts = read_labelled_tsv(PROJECT_POSTS)
-    print(f"project-written posts, words only ({PROJECT_POSTS.name}, {len(project_posts)} posts):")
+    source = json.loads(args.model.read_text(encoding="utf-8")).get("source") if args.model else None
+    note = "; the model was trained on this file: training accuracy" if source == PROJECT_POSTS.name else ""
+    print(f"project-written posts, words only ({PROJECT_POSTS.name}, {len(project_posts)} posts{note}):")
     print(f"  {evaluate(scorer, project_posts, tokenize).describe()}")
     if not args.data.is_file():
         print(f"weibo_senti dev skipped: {args.data} is absent (the shared evaluation data is not here)")

@@ -187,7 +187,7 @@ def test_read_labelled_tsv_skips_opening_comments_then_a_header(tmp_path: Path) 
     assert [(post.label, post.text, post.line) for post in posts] == [(1, "好开心", 5), (0, "#话题# 好烦", 6)]
     # Further down, a line starting with "#" is a post that lost its label, not a comment.
     path.write_text("# comment\n1\t好开心\n#考研# 今天又想放弃\n", encoding="utf-8")
-    with pytest.raises(SentimentDataError, match=r"posts\.tsv:3: expected 'label<TAB>text'"):
+    with pytest.raises(SentimentDataError, match=r"posts\.tsv:3: expected 'label<TAB>text'.*only at the top"):
         read_labelled_tsv(path)
 
 

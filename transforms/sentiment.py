@@ -608,9 +608,10 @@ def read_labelled_tsv(path: str | Path) -> list[LabelledPost]:
                 continue
         if not tab or label.strip() not in ("0", "1"):
             shown = line if len(line) <= 60 else line[:60] + "..."
+            hint = "; '#' comments are allowed only at the top of the file" if line.startswith("#") else ""
             raise SentimentDataError(
                 f"{path}:{number}: expected 'label<TAB>text' with label 1 (positive) or 0 (negative), "
-                f"got {shown!r}"
+                f"got {shown!r}{hint}"
             )
         posts.append(LabelledPost(int(label), text, number))
     if not posts:
