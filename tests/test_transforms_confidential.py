@@ -37,6 +37,21 @@ def test_overlapping_and_nested_terms_are_all_reported() -> None:
     assert matcher.find("天枢芯片组流片了") == ["天枢芯", "芯片组"]
 
 
+def test_latin_and_digit_edges_do_not_match_inside_longer_runs() -> None:
+    matcher = ConfidentialMatcher(["极光X6", "Atlas", "Q4财报", "星环OS 5", "云栖计划"])
+    assert matcher.find("极光X60今天发布,Atlassian也来了,星环OS 50上线") == []
+    # A letter beside a digit, or any non-Latin character, is an edge; Chinese terms have no edges.
+    assert matcher.find("极光X6Pro和2023Q4财报,星环OS 5G,atlas、大云栖计划书") == [
+        "极光X6",
+        "Q4财报",
+        "星环OS 5",
+        "Atlas",
+        "云栖计划",
+    ]
+    # One occurrence inside a longer run does not hide another that stands alone.
+    assert matcher.find("极光X60不是极光X6") == ["极光X6"]
+
+
 def test_a_term_is_reported_once_however_often_it_occurs() -> None:
     matcher = ConfidentialMatcher(["Q4财报"])
     assert matcher.find("Q4财报,Q4财报,还是Q4财报") == ["Q4财报"]

@@ -4,6 +4,7 @@ per account kind, and the rising-terms view; on DuckDB and PostgreSQL."""
 from __future__ import annotations
 
 import json
+import re
 from collections import defaultdict
 from datetime import timedelta
 from pathlib import Path
@@ -25,6 +26,18 @@ def query(sql: str, **params) -> list[tuple]:
         return [tuple(row) for row in conn.execute(text(sql), params).all()]
 
 
+def _standalone_pattern(folded_term: str) -> re.Pattern[str]:
+    """The term, not inside a longer run of ASCII letters or digits where it begins or ends with one."""
+    before = {"letter": "(?<![a-z])", "digit": "(?<![0-9])"}
+    after = {"letter": "(?![a-z])", "digit": "(?![0-9])"}
+
+    def kind(char: str) -> str:
+        return "letter" if "a" <= char <= "z" else "digit" if "0" <= char <= "9" else "other"
+
+    start, end = kind(folded_term[0]), kind(folded_term[-1])
+    return re.compile(before.get(start, "") + re.escape(folded_term) + after.get(end, ""))
+
+
 def test_posts_carry_sentiment_keywords_and_confidential_flags(pipeline_env: Path, sandbox) -> None:
     run_day(sandbox, DATA_DATE)
     posts = query(
@@ -39,15 +52,17 @@ def test_posts_carry_sentiment_keywords_and_confidential_flags(pipeline_env: Pat
     assert all(-1.0 <= row[3] <= 1.0 for row in posts)
 
     terms = [fold_term(term) for term in read_confidential_terms(LEXICON)]
+    patterns = {term: _standalone_pattern(term) for term in terms}
     flagged = set()
     for post_id, kind, clean_text, _score, _label, found, is_flagged, original_id in posts:
         if kind == "brand":
             assert found is None and is_flagged is False, post_id
             continue
-        # An independent check: a plain substring search over the folded text and the reposted original.
-        expected = {term for term in terms if term in fold_term(clean_text)}
+        # An independent check: a regex search over the folded text and the reposted original.
+        expected = {term for term, pattern in patterns.items() if pattern.search(fold_term(clean_text))}
         if original_id in clean_texts:
-            expected |= {term for term in terms if term in fold_term(clean_texts[original_id])}
+            original = fold_term(clean_texts[original_id])
+            expected |= {term for term, pattern in patterns.items() if pattern.search(original)}
         got = {fold_term(term) for term in json.loads(found)}
         if original_id and original_id not in clean_texts:
             assert got >= expected, post_id  # the original is not in the warehouse to compare with
