@@ -1435,7 +1435,8 @@ done:
 
 /* ---------------------------------------------------------------- sentiment_pass() */
 
-/* The tables of transforms.sentiment.SentimentScorer, as its _pass_tables() tuple gives them. */
+/* The tables of transforms.sentiment.SentimentScorer: its _pass_tables, a _PassTables named tuple read
+   by position (the field order there is the order here). */
 typedef struct {
     PyObject *join_starts, *join_pairs, *join_prefixes; /* sets of str */
     PyObject *base;                                     /* dict: str -> (kind, weight) */
@@ -1450,7 +1451,7 @@ static int
 read_sentiment_tables(PyObject *tables, SentimentTables *out)
 {
     if (!PyTuple_Check(tables) || PyTuple_GET_SIZE(tables) != 16) {
-        PyErr_SetString(PyExc_TypeError, "sentiment_pass() tables must be SentimentScorer._pass_tables()");
+        PyErr_SetString(PyExc_TypeError, "sentiment_pass() tables must be a sentiment._PassTables");
         return -1;
     }
     PyObject **item = &PyTuple_GET_ITEM(tables, 0);

@@ -31,7 +31,7 @@ from functools import lru_cache
 from itertools import compress, repeat
 from operator import itemgetter
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from extractors.errors import ShengliangError
 from transforms._fastseg import sentiment_pass
@@ -135,6 +135,27 @@ class _Model:
     token_weights: dict[str, float]
 
 
+class _PassTables(NamedTuple):
+    """What _fastseg.sentiment_pass reads, by position in this order (its SentimentTables struct)."""
+
+    join_starts: frozenset[str]
+    join_pairs: frozenset[str]
+    join_prefixes: frozenset[str]
+    base: dict[str, tuple[int, float]]
+    degree_words: dict[str, float]
+    boundary_chars: frozenset[str]
+    word: int
+    emoticon: int
+    negation: int
+    degree: int
+    contrast: int
+    prefix: int
+    degree_window: int
+    negation_window: int
+    negated_factor: float
+    contrast_factor: float
+
+
 class SentimentScorer:
     """Scores tokens of a post's own words. Build once (`default()`), call from many threads."""
 
@@ -160,24 +181,23 @@ class SentimentScorer:
         self._negations_longest_first = tuple(sorted(lexicons.negations, key=len, reverse=True))
         self._degrees_longest_first = tuple(sorted(lexicons.degrees, key=len, reverse=True))
         self._lock = threading.Lock()
-        # What _fastseg.sentiment_pass reads, in its order.
-        self._pass_tables = (
-            self._join_starts,
-            self._join_pairs,
-            self._join_prefixes,
-            self._base,
-            self._degree_words,
-            _BOUNDARY_CHARS,
-            _WORD,
-            _EMOTICON,
-            _NEGATION,
-            _DEGREE,
-            _CONTRAST,
-            _PREFIX,
-            DEGREE_WINDOW,
-            NEGATION_WINDOW,
-            NEGATED_FACTOR,
-            CONTRAST_FACTOR,
+        self._pass_tables = _PassTables(
+            join_starts=self._join_starts,
+            join_pairs=self._join_pairs,
+            join_prefixes=self._join_prefixes,
+            base=self._base,
+            degree_words=self._degree_words,
+            boundary_chars=_BOUNDARY_CHARS,
+            word=_WORD,
+            emoticon=_EMOTICON,
+            negation=_NEGATION,
+            degree=_DEGREE,
+            contrast=_CONTRAST,
+            prefix=_PREFIX,
+            degree_window=DEGREE_WINDOW,
+            negation_window=NEGATION_WINDOW,
+            negated_factor=NEGATED_FACTOR,
+            contrast_factor=CONTRAST_FACTOR,
         )
 
     @classmethod
