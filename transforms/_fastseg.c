@@ -1296,8 +1296,8 @@ round6(double x)
 }
 
 /* tally_terms(entries, top_k) -> (counts, keywords): transforms.post_text's per-post loop. Each entry
-   is a tuple whose items 2 and 3 are the token's (term, kind) key or None, and its keyword IDF or
-   None. counts: {key: occurrences} in order of first occurrence; keywords: the top_k [(term, weight)]
+   is a tuple (post_text._TokenEntry) whose items 2 and 3 are the token's (term, kind) key or None,
+   and its keyword IDF or None. counts: {key: occurrences} in order of first occurrence; keywords: the top_k [(term, weight)]
    of the keyword candidates by TF-IDF weight (count * idf / their occurrences), then term, the weights
    rounded to 6 places: what KeywordExtractor.keywords gives for the same tokens. */
 static PyObject *

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from transforms._fastseg import lookup_entries, tally_terms
 from transforms.confidential import ConfidentialMatcher
@@ -22,11 +23,15 @@ KEYWORDS_PER_POST = 5
 # Per-analyzer memo of token -> _TokenEntry; cleared when it reaches this many entries.
 _TOKEN_MEMO_LIMIT = 200_000
 
-# Everything the transform needs to know of one token, looked up once per token in one memo:
-# (sentiment kind, sentiment weight) as SentimentScorer.token_sentiment gives them (the scorer reads
-# these two), its (term, kind) key in PostText.term_counts (None when the segmenter drops the token),
-# and its IDF as a keyword (None when it is never one).
-_TokenEntry = tuple[int, float, tuple[str, str] | None, float | None]
+
+class _TokenEntry(NamedTuple):
+    """Everything the transform needs to know of one token, looked up once per token in one memo.
+    Read by position in C: the scorer's sentiment_pass reads items 0-1, tally_terms items 2-3."""
+
+    sentiment_kind: int  # as SentimentScorer.token_sentiment gives it
+    sentiment_weight: float
+    term_key: tuple[str, str] | None  # (term, kind) in PostText.term_counts; None: the segmenter drops it
+    idf: float | None  # its IDF as a keyword; None when it is never one
 
 
 @dataclass(frozen=True)
@@ -122,7 +127,7 @@ class PostTextAnalyzer:
         term_kind = terms[0].kind if terms else None
         term_key = (token, term_kind) if term_kind is not None else None
         idf = self.keyword_extractor.keyword_idf(token) if term_kind == "word" else None
-        entry = (sentiment_kind, sentiment_weight, term_key, idf)
+        entry = _TokenEntry(sentiment_kind, sentiment_weight, term_key, idf)
         if len(self._token_entries) >= _TOKEN_MEMO_LIMIT:
             self._token_entries.clear()
         self._token_entries[token] = entry
