@@ -3,6 +3,8 @@
 import random
 import re
 
+import pytest
+
 from transforms.weibo_text import (
     SPAN_KINDS,
     CleanText,
@@ -246,3 +248,21 @@ def test_chain_markers_and_separators() -> None:
         RepostLink(screen_name="丁", text="// @戊"),
         RepostLink(screen_name="己" * 30, text="己" * 5 + "末尾"),
     )
+
+
+def test_new_frozen_builds_what_the_constructor_builds() -> None:
+    import dataclasses
+    import pickle
+
+    from transforms.sentiment import Sentiment
+    from transforms.weibo_text import RepostLink, new_frozen
+
+    for built, constructed in (
+        (new_frozen(Sentiment, {"score": 0.5, "label": "positive"}), Sentiment(0.5, "positive")),
+        (new_frozen(RepostLink, {"screen_name": "某人", "text": "好"}), RepostLink("某人", "好")),
+    ):
+        assert built == constructed and hash(built) == hash(constructed) and repr(built) == repr(constructed)
+        assert pickle.loads(pickle.dumps(built)) == constructed
+        assert dataclasses.asdict(built) == dataclasses.asdict(constructed)
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            built.text = "改"  # type: ignore[misc]

@@ -15,7 +15,7 @@ from transforms.confidential import ConfidentialMatcher
 from transforms.keywords import KeywordExtractor
 from transforms.segment import Segmenter
 from transforms.sentiment import Sentiment, SentimentScorer, chain_tokens, configured_scorer
-from transforms.weibo_text import CleanText, _new_frozen, clean_weibo_text
+from transforms.weibo_text import CleanText, clean_weibo_text, new_frozen
 
 __all__ = ["KEYWORDS_PER_POST", "PostText", "PostTextAnalyzer"]
 
@@ -94,7 +94,7 @@ class PostTextAnalyzer:
             found = self.confidential.find(clean.text)
             if original is not None:
                 found = list(dict.fromkeys(found + self.confidential.find(original.text)))
-        return _new_frozen(
+        return new_frozen(
             PostText,
             {
                 "clean": clean,

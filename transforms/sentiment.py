@@ -35,7 +35,7 @@ from typing import Any, NamedTuple
 
 from extractors.errors import ShengliangError
 from transforms._fastseg import sentiment_pass
-from transforms.weibo_text import RepostLink, clean_weibo_text, iter_spans
+from transforms.weibo_text import RepostLink, clean_weibo_text, iter_spans, new_frozen
 
 __all__ = [
     "BINARY_RULE",
@@ -91,19 +91,6 @@ class Sentiment:
 
     score: float
     label: str
-
-
-_new_object = object.__new__
-
-
-def _sentiment(score: float, label: str) -> Sentiment:
-    """Sentiment(score, label), built as pickle builds it: the frozen __init__'s object.__setattr__
-    per field costs more than the rest of _finish (hot path, once a post)."""
-    sentiment = _new_object(Sentiment)
-    fields = sentiment.__dict__
-    fields["score"] = score
-    fields["label"] = label
-    return sentiment
 
 
 @dataclass(frozen=True)
@@ -372,10 +359,10 @@ class SentimentScorer:
             logit = self._model.bias + self._model.lexicon_weight * lexicon + model_sum
             score = math.tanh(logit / 2.0)  # = 2 * sigmoid(logit) - 1
         if score >= NEUTRAL_BAND:
-            return _sentiment(score, "positive")
+            return new_frozen(Sentiment, {"score": score, "label": "positive"})
         if score <= -NEUTRAL_BAND:
-            return _sentiment(score, "negative")
-        return _sentiment(score, "neutral")
+            return new_frozen(Sentiment, {"score": score, "label": "negative"})
+        return new_frozen(Sentiment, {"score": score, "label": "neutral"})
 
     def _join(self, tokens: Sequence[str], index: int) -> tuple[float, int] | None:
         """The weight of the longest lexicon word made of tokens[index:index+k] (k >= 2), and k."""
