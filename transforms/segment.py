@@ -433,6 +433,9 @@ def _compile_patterns(user_words: tuple[str, ...]) -> _Patterns:
         {word for word in user_words if word not in latin_terms and any(c in _BOUNDARY_CHARS for c in word)},
         key=lambda word: (-len(word), word),
     )
+    # The Chinese characters those terms start with: where scan() tries `protected` on Chinese text
+    # (boundary characters included; the split regex guards those with a look-ahead instead).
+    han_firsts = "".join(sorted({word[0] for word in latin_terms + boundary_terms if _CJK_RE.match(word[0])}))
     alternatives: list[tuple[str, str]] = []
     chinese, backend_run = _chinese_run(), _backend_run()
     if latin_terms or boundary_terms:
@@ -445,8 +448,7 @@ def _compile_patterns(user_words: tuple[str, ...]) -> _Patterns:
         alternatives.append(("user", user))
         # A Chinese run must stop where such a term starts ("新的极光X5"); only the terms' first
         # characters pay for the look-ahead.
-        firsts = "".join(sorted({word[0] for word in latin_terms + boundary_terms if _CJK_RE.match(word[0])}))
-        chinese, backend_run = _chinese_run(firsts, user), _backend_run(firsts, user)
+        chinese, backend_run = _chinese_run(han_firsts, user), _backend_run(han_firsts, user)
     alternatives += [
         ("chinese", chinese),
         *SPAN_PATTERNS.items(),
@@ -476,9 +478,6 @@ def _compile_patterns(user_words: tuple[str, ...]) -> _Patterns:
     protected = "|".join([*spans, rf"(?=[{_LOCAL_TOKEN_FIRSTS}])(?:{local})", by_name["punct"]])
     split = re.compile(rf"(?P<chinese>{backend_run})|\s+|(?P<token>{protected})")
     assert split.groups == _SPLIT_STRIDE - 1, split.groups
-    # Where scan() tries `protected` on Chinese: the first characters of the user terms in the regex,
-    # boundary characters included (the split regex guards those with a look-ahead instead).
-    han_firsts = "".join(sorted({word[0] for word in latin_terms + boundary_terms if _CJK_RE.match(word[0])}))
     return _Patterns(re.compile(named), split, re.compile(protected), han_firsts)
 
 
