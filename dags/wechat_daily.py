@@ -10,7 +10,9 @@ Runs at 08:30 Asia/Shanghai, after the platform publishes yesterday's statistics
    platform still revises (articles published in the last 7 days); raw responses go to the lake;
 3. **transform**: shape the day's rows, segment titles, digests and content;
 4. **load** (pool `warehouse_writer`, one slot): one idempotent transaction;
-5. **check**: fail the run, after the load, if accounts must fix credentials or failed.
+5. **build_marts** and **test_marts** (same pool): rebuild the metric marts from the facts and run
+   their data tests;
+6. **check**: fail the run, after the load, if accounts must fix credentials or failed.
 
 The data date is the Beijing date of the run's data interval start. Backfill with
 `airflow backfill create --dag-id wechat_daily --from-date 2026-11-01 --to-date 2026-11-07`.
@@ -87,8 +89,24 @@ def wechat_daily():
         with fail_fast_on_config_errors():
             return dataclasses.asdict(jobs.load_staged(staged_folder))
 
+    @task(pool=WAREHOUSE_POOL)
+    def build_marts(loaded: dict) -> dict:
+        """Rebuild the marts (warehouse/marts/) from the facts just loaded."""
+        from shengliang import jobs
+
+        with fail_fast_on_config_errors():
+            return jobs.build_marts()
+
+    @task(pool=WAREHOUSE_POOL, retries=0)
+    def test_marts(built: dict) -> int:
+        """Run the marts' data tests; a failure names the model, the test and the offending rows."""
+        from shengliang import jobs
+
+        with fail_fast_on_config_errors():
+            return jobs.test_marts()
+
     @task(retries=0)
-    def check(results: list[list[dict]], loaded: dict, data_interval_start=None) -> list[str]:
+    def check(results: list[list[dict]], tested: int, data_interval_start=None) -> list[str]:
         """Fail the run if any account must fix its credentials or failed; the others are already loaded."""
         from shengliang import jobs
 
@@ -100,7 +118,7 @@ def wechat_daily():
     batches = plan()
     results = extract.expand(batch=batches)
     staged = transform(batches, results)
-    check(results, load(staged))
+    check(results, test_marts(build_marts(load(staged))))
 
 
 wechat_daily()

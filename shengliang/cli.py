@@ -65,6 +65,23 @@ def build_parser() -> argparse.ArgumentParser:
         help="train: where to write the JSON model (required); eval: a model to use, not the lexicons",
     )
 
+    marts = sub.add_parser(
+        "marts", help="`marts build` rebuilds the metric marts, `marts test` runs their data tests"
+    )
+    marts.add_argument("action", choices=["build", "test"])
+
+    metrics = sub.add_parser("metrics", help="print or write the KPI table of a date from the marts")
+    metrics.add_argument("--date", type=_date_arg, required=True, help="YYYY-MM-DD (Beijing)")
+    metrics.add_argument("--brand", help="one brand id (default: every brand)")
+    metrics.add_argument(
+        "--period",
+        choices=["day", "week", "month"],
+        default="day",
+        help="the day, or the ISO week or calendar month containing it",
+    )
+    metrics.add_argument("--format", choices=["table", "csv", "xlsx", "json"], default="table")
+    metrics.add_argument("--output", type=Path, help="write to this file (required for xlsx)")
+
     sub.add_parser("airflow-init", help="create/migrate the local Airflow metadata DB and the pools")
     sub.add_parser("docs", help="write docs/warehouse.md from the schema")
     return parser
@@ -137,6 +154,10 @@ def _run(args: argparse.Namespace) -> int:
         return 0
     if args.command == "sentiment":
         return _sentiment(args)
+    if args.command == "marts":
+        return _marts(args)
+    if args.command == "metrics":
+        return _metrics(args)
     if args.command == "airflow-init":
         from shengliang.airflow_local import init_metadata_db, use_project_airflow
 
@@ -153,6 +174,48 @@ def _run(args: argparse.Namespace) -> int:
         print(f"wrote {path}")
         return 0
     raise AssertionError(args.command)
+
+
+def _marts(args: argparse.Namespace) -> int:
+    from shengliang import settings
+    from warehouse import marts
+    from warehouse.db import open_warehouse, safe_url
+
+    url = settings.warehouse_url()
+    with open_warehouse(url) as engine:
+        if args.action == "build":
+            result = marts.build_marts(engine, privacy_k=settings.privacy_k(), progress=print)
+            for name, kind, rows in result.models:
+                print(f"  {name:<32} {kind:<5} {rows:>9,} rows")
+            print(f"built {len(result.models)} models in {result.seconds:.1f}s in {safe_url(url)}")
+            return 0
+        results = marts.test_marts(engine)
+    failed = [r for r in results if not r.passed]
+    for result in failed:
+        print(f"FAIL {result.describe()}")
+    print(f"{len(results) - len(failed)} passed, {len(failed)} failed")
+    return 1 if failed else 0
+
+
+def _metrics(args: argparse.Namespace) -> int:
+    from shengliang import metrics, settings
+    from warehouse.db import open_warehouse
+
+    with open_warehouse(settings.warehouse_url()) as engine:
+        rows = metrics.kpi_rows(engine, args.date, brand=args.brand, period=args.period)
+    start = metrics.period_start(args.date, args.period)
+    label = args.date.isoformat() if args.period == "day" else f"{args.period} from {start}"
+    title = f"KPI, {label} (Beijing time){', brand ' + args.brand if args.brand else ''}"
+    if not rows:
+        print(
+            f"no mart rows for {label}: load that date, then run `shengliang marts build`",
+            file=sys.stderr,
+        )
+        return 1
+    shown = metrics.render(rows, args.format, title, args.output)
+    if shown:
+        print(shown, end="" if shown.endswith("\n") else "\n")
+    return 0
 
 
 def _sentiment(args: argparse.Namespace) -> int:

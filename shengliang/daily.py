@@ -13,6 +13,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from extractors.errors import ShengliangError
+from shengliang.registry import Account
 from shengliang.settings import BEIJING, ConfigError
 from transforms.confidential import CONFIDENTIAL_TERMS_ENV, ConfidentialMatcher
 from transforms.keywords import KeywordExtractor
@@ -100,17 +101,46 @@ def check_text_configuration(dictionaries: Iterable[Path | None]) -> None:
         raise ConfigError(f"{error} (fix the file, or the setting that points at it)") from None
 
 
-def keyword_rows(post_id: str, keywords: Sequence[tuple[str, float]]) -> list[dict[str, Any]]:
+def keyword_rows(platform: str, post_id: str, keywords: Sequence[tuple[str, float]]) -> list[dict[str, Any]]:
     return [
-        {"post_id": post_id, "keyword": keyword, "weight": weight, "keyword_rank": rank}
+        {"platform": platform, "post_id": post_id, "keyword": keyword, "weight": weight, "keyword_rank": rank}
         for rank, (keyword, weight) in enumerate(keywords, start=1)
     ]
 
 
-def term_rows(post_id: str, term_counts: dict[tuple[str, str], int]) -> list[dict[str, Any]]:
+def term_rows(platform: str, post_id: str, term_counts: dict[tuple[str, str], int]) -> list[dict[str, Any]]:
     return [
-        {"post_id": post_id, "term": term, "term_kind": kind, "term_count": count}
+        {"platform": platform, "post_id": post_id, "term": term, "term_kind": kind, "term_count": count}
         for (term, kind), count in sorted(term_counts.items())
+    ]
+
+
+def account_row(account: Account, screen_name: str | None, followers: int | None) -> dict[str, Any]:
+    """The dim_account row of a registered account."""
+    return {
+        "account_key": account.account_key,
+        "platform": account.platform,
+        "account_id": account.account_id,
+        "brand_id": account.brand.brand_id,
+        "brand_name": account.brand.name,
+        "display_name": account.display_name,
+        "screen_name": screen_name,
+        "account_kind": account.kind,
+        "department": account.department,
+        "followers": followers,
+    }
+
+
+def brand_rows(accounts: Iterable[Account]) -> list[dict[str, Any]]:
+    """The dim_brand rows of the brands these accounts belong to."""
+    brands = {account.brand.brand_id: account.brand for account in accounts}
+    return [
+        {
+            "brand_id": brand.brand_id,
+            "brand_name": brand.name,
+            "is_leaderboard_opt_in": brand.advocate_leaderboard,
+        }
+        for _, brand in sorted(brands.items())
     ]
 
 

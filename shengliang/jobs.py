@@ -134,6 +134,31 @@ def load_staged(folder: str) -> LoadCounts:
     return counts
 
 
+def build_marts() -> dict[str, Any]:
+    """Rebuild every mart from the facts (after a load); returns {model: rows} and the seconds taken."""
+    from warehouse import marts
+
+    with open_warehouse(paths.warehouse_url()) as engine:
+        result = marts.build_marts(engine, privacy_k=paths.privacy_k(), progress=log.info)
+    log.info(
+        "built %d marts in %.1fs in %s", len(result.models), result.seconds, safe_url(paths.warehouse_url())
+    )
+    return {"models": {name: rows for name, _kind, rows in result.models}, "seconds": result.seconds}
+
+
+def test_marts() -> int:
+    """Run every mart's data tests; raise naming each failing model, test and row count."""
+    from warehouse import marts
+
+    with open_warehouse(paths.warehouse_url()) as engine:
+        results = marts.check_marts(engine)
+    log.info("%d mart data tests passed", len(results))
+    return len(results)
+
+
+test_marts.__test__ = False  # type: ignore[attr-defined]  # not a pytest test
+
+
 def check(platform: str, results: list[dict[str, Any]], data_date: date) -> list[str]:
     """Fail the run (after the load) when accounts must re-authorize or failed; return warnings."""
     warnings = check_results(results, data_date, platform)

@@ -31,6 +31,7 @@ class Brand:
     brand_id: str
     name: str
     dictionary: Path | None
+    advocate_leaderboard: bool = False  # opt-in: leaderboards that name employees
 
 
 @dataclass(frozen=True)
@@ -166,7 +167,20 @@ def _load_brands(path: Path, entries: Any) -> dict[str, Brand]:
                 f"dictionary file {dictionary_path} does not exist",
                 "Fix the path (relative to the registry file) or remove the line.",
             )
-        brands[brand_id] = Brand(brand_id=brand_id, name=str(entry["name"]), dictionary=dictionary_path)
+        leaderboard = entry.get("advocate_leaderboard", False)
+        if not isinstance(leaderboard, bool):
+            raise _fail(
+                path,
+                f"{where} ({brand_id})",
+                f"advocate_leaderboard is {leaderboard!r}, not true or false",
+                "Write advocate_leaderboard: true to publish named employee leaderboards, or remove it.",
+            )
+        brands[brand_id] = Brand(
+            brand_id=brand_id,
+            name=str(entry["name"]),
+            dictionary=dictionary_path,
+            advocate_leaderboard=leaderboard,
+        )
     return brands
 
 

@@ -60,7 +60,8 @@ def weibo_day_summary(engine: Engine, data_date: date, warehouse: str) -> WeiboD
         ).scalar_one()
         top = conn.execute(
             text(
-                "SELECT e.post_id, a.display_name, a.kind, e.engagement, e.engagement_rate, p.own_text "
+                "SELECT e.post_id, a.display_name, a.account_kind AS kind, e.engagement, e.engagement_rate, "
+                "p.own_text "
                 "FROM fct_post_engagement_daily e "
                 "JOIN fct_post p ON p.post_id = e.post_id "
                 "JOIN dim_account a ON a.account_key = e.account_key "

@@ -59,6 +59,11 @@ def _env_number(name: str, default: float, *, minimum: float = 0) -> float:
     return value
 
 
+def privacy_k() -> int:
+    """METRICS.md's privacy threshold: employee sentiment cells with fewer employees are suppressed."""
+    return int(_env_number("SHENGLIANG_PRIVACY_K", 5, minimum=1))
+
+
 @dataclass(frozen=True)
 class PipelineSettings:
     weibo_base_url: str

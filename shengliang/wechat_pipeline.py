@@ -39,8 +39,10 @@ from shengliang.daily import (
     STATUS_RATE_LIMITED,
     STATUS_REAUTHORIZE,
     RunWindow,
+    account_row,
     add_run_results,
     analyzer_for,
+    brand_rows,
     keyword_rows,
     term_rows,
     utc_naive,
@@ -278,8 +280,8 @@ def _article_rows(
         )
         # Official brand articles: terms and keywords; sentiment and confidential flags are for posts.
         term_counts, article_keywords = analyzer.terms_and_keywords(clean.own_text)
-        terms += term_rows(msgid, term_counts)
-        keywords += keyword_rows(msgid, article_keywords)
+        terms += term_rows(PLATFORM, msgid, term_counts)
+        keywords += keyword_rows(PLATFORM, msgid, article_keywords)
     return articles, terms, keywords
 
 
@@ -294,6 +296,7 @@ def transform_wechat_day(
     """Build the day's warehouse rows from its raw responses (every run of that date, latest wins)."""
     accounts = {a.account_id: a for a in registry.for_platform(PLATFORM)}
     out = DayLoad(platform=PLATFORM, data_date=window.data_date)
+    out.brands = brand_rows(accounts.values())
     items: dict[tuple[str, str], tuple[datetime, dict[str, Any]]] = {}
     # account -> (endpoint, begin_date, end_date) -> latest (observed_at, rows): a re-run of the same
     # request replaces the earlier answer instead of adding to it.
@@ -348,20 +351,7 @@ def transform_wechat_day(
             full = dict.fromkeys(ARTICLE_DAILY_COLUMNS)
             full.update(row, account_key=account.account_key, observed_at=observed_at)
             out.article_daily.append(full)
-        out.accounts.append(
-            {
-                "account_key": account.account_key,
-                "platform": PLATFORM,
-                "account_id": account.account_id,
-                "brand_id": account.brand.brand_id,
-                "brand_name": account.brand.name,
-                "display_name": account.display_name,
-                "screen_name": None,
-                "kind": account.kind,
-                "department": account.department,
-                "followers_count": latest_followers,
-            }
-        )
+        out.accounts.append(account_row(account, None, latest_followers))
 
     add_run_results(out, results, stream=BATCHGET)
     return out

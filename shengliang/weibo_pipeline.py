@@ -35,8 +35,10 @@ from shengliang.daily import (
     STATUS_RATE_LIMITED,
     STATUS_REAUTHORIZE,
     RunWindow,
+    account_row,
     add_run_results,
     analyzer_for,
+    brand_rows,
     keyword_rows,
     term_rows,
     utc_naive,
@@ -312,22 +314,12 @@ def transform_weibo_day(
             users[record.account_id] = (record.requested_at, payload)
 
     out = DayLoad(platform=PLATFORM, data_date=day)
+    out.brands = brand_rows(accounts.values())
     for account in accounts.values():
         observed = users.get(account.account_id)
         user = observed[1] if observed else {}
         out.accounts.append(
-            {
-                "account_key": account.account_key,
-                "platform": PLATFORM,
-                "account_id": account.account_id,
-                "brand_id": account.brand.brand_id,
-                "brand_name": account.brand.name,
-                "display_name": account.display_name,
-                "screen_name": user.get("screen_name"),
-                "kind": account.kind,
-                "department": account.department,
-                "followers_count": parse_count(user.get("followers_count")),
-            }
+            account_row(account, user.get("screen_name"), parse_count(user.get("followers_count")))
         )
         if observed:
             out.account_daily.append(
@@ -362,8 +354,8 @@ def transform_weibo_day(
         found = text.confidential_terms
         row["confidential_terms"] = None if found is None else json.dumps(found, ensure_ascii=False)
         row["is_flagged_confidential"] = bool(text.confidential_terms)
-        out.terms += term_rows(post_id, text.term_counts)
-        out.keywords += keyword_rows(post_id, text.keywords)
+        out.terms += term_rows(PLATFORM, post_id, text.term_counts)
+        out.keywords += keyword_rows(PLATFORM, post_id, text.keywords)
 
     tracked = {post_id for task in plan for post_id, _ in task["tracked"]}
     for post_id, (observed_at, item, account_id) in sorted(counts.items()):

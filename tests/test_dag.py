@@ -43,14 +43,17 @@ def test_weibo_daily_wiring(dagbag) -> None:
     assert str(dag.timezone) in ("Asia/Shanghai", "Timezone('Asia/Shanghai')")
     assert dag.timetable.summary == "0 0 * * *"
     tasks = {t.task_id: t for t in dag.tasks}
-    assert set(tasks) == {"plan", "extract", "transform", "load", "check"}
-    assert all(t.retries >= 2 for name, t in tasks.items() if name != "check")
+    assert set(tasks) == {"plan", "extract", "transform", "load", "build_marts", "test_marts", "check"}
+    assert all(t.retries >= 2 for name, t in tasks.items() if name not in ("check", "test_marts"))
     assert tasks["extract"].pool == "weibo_api" and tasks["load"].pool == "warehouse_writer"
     assert all(t.doc_md or t.doc for t in tasks.values()) or all(
         getattr(t, "python_callable", None).__doc__ for t in tasks.values()
     )
     assert tasks["transform"].upstream_task_ids == {"plan", "extract"}
-    assert tasks["check"].upstream_task_ids == {"extract", "load"}
+    assert tasks["build_marts"].upstream_task_ids == {"load"}
+    assert tasks["test_marts"].upstream_task_ids == {"build_marts"}
+    assert tasks["build_marts"].pool == tasks["test_marts"].pool == "warehouse_writer"
+    assert tasks["check"].upstream_task_ids == {"extract", "test_marts"}
 
 
 def test_dag_files_do_no_work_at_import() -> None:
@@ -85,7 +88,16 @@ def test_weibo_daily_end_to_end_against_the_sandbox(metadata_db, pipeline_env: P
             text("SELECT count(*) FROM etl_account_run WHERE data_date = :d AND status = 'ok'"),
             {"d": DATA_DATE},
         ).scalar_one()
-    assert accounts_ok == len(world.accounts) == 8
+        bci = conn.execute(
+            text(
+                "SELECT account_key, bci FROM mart_account_daily WHERE stat_date = :d AND platform = 'weibo'"
+            ),
+            {"d": DATA_DATE},
+        ).all()
+        built = conn.execute(text("SELECT privacy_k FROM mart_build")).scalar_one()
+    assert accounts_ok == len(world.accounts)  # every account in the registry and the sandbox read
+    # The run built the marts after its load: a BCI for every account read that day.
+    assert len(bci) == len(world.accounts) and all(value is not None for _, value in bci) and built == 5
     assert posts_in_window == len(in_window) > 50
     assert len(snapshot) == len(in_window)
 
@@ -119,7 +131,7 @@ def test_wechat_daily_wiring(dagbag) -> None:
     assert dag.timetable.summary == "30 8 * * *"
     tasks = {t.task_id: t for t in dag.tasks}
     assert tasks["extract"].pool == "wechat_api" and tasks["load"].pool == "warehouse_writer"
-    assert all(t.retries >= 2 for name, t in tasks.items() if name != "check")
+    assert all(t.retries >= 2 for name, t in tasks.items() if name not in ("check", "test_marts"))
 
 
 def test_wechat_daily_end_to_end_against_the_sandbox(metadata_db, pipeline_env: Path, sandbox) -> None:

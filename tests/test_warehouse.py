@@ -69,14 +69,14 @@ def test_rerunning_a_past_date_touches_no_other_date(pipeline_env: Path, sandbox
     with open_warehouse(url) as engine, engine.connect() as conn:
         followers = conn.execute(
             text(
-                "SELECT a.followers_count, f.followers FROM dim_account a JOIN fct_account_daily f "
+                "SELECT a.followers AS latest, f.followers FROM dim_account a JOIN fct_account_daily f "
                 "USING (account_key) WHERE f.stat_date = :d"
             ),
             {"d": day_two},
         ).all()
     assert followers and all(latest == on_day_two for latest, on_day_two in followers)  # not the backfill's
     assert [(r.post_id, r.engagement) for r in after_one] == [(r.post_id, r.engagement) for r in before_one]
-    assert bookmarks == 8
+    assert bookmarks == len(sandbox.world.accounts)  # one since_id bookmark per Weibo account
 
 
 def test_the_lake_rebuilds_the_warehouse_without_the_api(pipeline_env: Path, sandbox, monkeypatch) -> None:
@@ -185,9 +185,9 @@ def test_two_dates_loading_at_once_lose_nothing(warehouse_url: str) -> None:
             "brand_name": "B",
             "display_name": f"a{n}",
             "screen_name": None,
-            "kind": "brand",
+            "account_kind": "brand",
             "department": None,
-            "followers_count": None,
+            "followers": None,
         }
         for n in range(50)
     ]
@@ -299,8 +299,8 @@ def test_upsert_takes_an_arrow_table_with_nulls_and_empty_strings(warehouse_url:
             "brand_id": ["shanhai", "shanhai"],
             "brand_name": ["山海", "山海"],
             "display_name": ['含"引号",逗号', ""],
-            "kind": ["brand", "employee"],
-            "followers_count": pa.array([100, None], pa.int64()),
+            "account_kind": ["brand", "employee"],
+            "followers": pa.array([100, None], pa.int64()),
             "updated_at": [now, now],
         }
     )
@@ -312,19 +312,19 @@ def test_upsert_takes_an_arrow_table_with_nulls_and_empty_strings(warehouse_url:
             "brand_id": ["shanhai"],
             "brand_name": ["山海"],
             "display_name": ["新名字\n第二行"],
-            "kind": ["brand"],
-            "followers_count": pa.array([None], pa.int64()),
+            "account_kind": ["brand"],
+            "followers": pa.array([None], pa.int64()),
             "updated_at": [now],
         }
     )
     with engine.begin() as conn:
         upsert(conn, dim_account, first)
     with engine.begin() as conn:
-        upsert(conn, dim_account, second, fill=("followers_count",))
+        upsert(conn, dim_account, second, fill=("followers",))
     with engine.connect() as conn:
         rows = conn.execute(
             text(
-                "SELECT account_key, display_name, screen_name, department, followers_count"
+                "SELECT account_key, display_name, screen_name, department, followers"
                 " FROM dim_account ORDER BY account_key"
             )
         ).all()

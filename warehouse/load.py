@@ -48,6 +48,7 @@ from sqlalchemy.sql.expression import TableClause
 
 from warehouse.schema import (
     dim_account,
+    dim_brand,
     dim_date,
     etl_account_run,
     etl_extraction_state,
@@ -85,6 +86,7 @@ class DayLoad:
 
     platform: str
     data_date: date
+    brands: list[dict[str, Any]] = field(default_factory=list)
     accounts: list[dict[str, Any]] = field(default_factory=list)
     posts: list[dict[str, Any]] = field(default_factory=list)
     engagement: list[dict[str, Any]] = field(default_factory=list)
@@ -97,6 +99,7 @@ class DayLoad:
     runs: list[dict[str, Any]] = field(default_factory=list)
 
     TABLES = (
+        "brands",
         "accounts",
         "posts",
         "engagement",
@@ -357,7 +360,7 @@ def _advancing_bookmarks(conn: Connection, bookmarks: Sequence[dict[str, Any]]) 
 
 
 def _refresh_latest_followers(conn: Connection, account_keys: Sequence[str]) -> None:
-    """dim_account.followers_count = followers on the latest stat_date loaded, so a backfill of an
+    """dim_account.followers = followers on the latest stat_date loaded, so a backfill of an
     old date never replaces a newer figure."""
     latest = (
         select(fct_account_daily.c.followers)
@@ -373,9 +376,7 @@ def _refresh_latest_followers(conn: Connection, account_keys: Sequence[str]) -> 
     )
     for chunk in _chunks(list(account_keys)):
         conn.execute(
-            dim_account.update()
-            .where(dim_account.c.account_key.in_(list(chunk)))
-            .values(followers_count=latest)
+            dim_account.update().where(dim_account.c.account_key.in_(list(chunk))).values(followers=latest)
         )
 
 
@@ -396,22 +397,22 @@ def refresh_term_daily(conn: Connection, platform: str, publish_dates: Sequence[
             select(
                 posts.c.publish_date,
                 dim_account.c.platform,
-                dim_account.c.kind,
+                dim_account.c.account_kind,
                 fct_post_term.c.term,
                 fct_post_term.c.term_kind,
                 func.count(),
                 func.sum(fct_post_term.c.term_count),
             )
             .select_from(
-                fct_post_term.join(posts, post_id == fct_post_term.c.post_id).join(
-                    dim_account, dim_account.c.account_key == posts.c.account_key
-                )
+                fct_post_term.join(
+                    posts, and_(post_id == fct_post_term.c.post_id, fct_post_term.c.platform == platform)
+                ).join(dim_account, dim_account.c.account_key == posts.c.account_key)
             )
             .where(and_(dim_account.c.platform == platform, posts.c.publish_date.in_(list(chunk))))
             .group_by(
                 posts.c.publish_date,
                 dim_account.c.platform,
-                dim_account.c.kind,
+                dim_account.c.account_kind,
                 fct_post_term.c.term,
                 fct_post_term.c.term_kind,
             )
@@ -428,9 +429,8 @@ def load_day(engine: Engine, day: DayLoad) -> LoadCounts:
     dates += [row["stat_date"] for row in day.account_daily + day.article_daily]
     with engine.begin() as conn:
         lock_day(conn, day.platform, day.data_date)
-        upsert(
-            conn, dim_account, [{**row, "updated_at": now} for row in day.accounts], fill=("followers_count",)
-        )
+        upsert(conn, dim_brand, [{**row, "updated_at": now} for row in day.brands])
+        upsert(conn, dim_account, [{**row, "updated_at": now} for row in day.accounts], fill=("followers",))
         insert_missing(conn, dim_date, date_rows(dates))
         upsert(
             conn,
@@ -444,8 +444,12 @@ def load_day(engine: Engine, day: DayLoad) -> LoadCounts:
         upsert(conn, fct_article_daily, day.article_daily, fill=ARTICLE_DAILY_FILL)
         post_ids = [row["post_id"] for row in day.posts] + [row["msgid"] for row in day.articles]
         for chunk in _chunks(post_ids):
-            conn.execute(delete(fct_post_term).where(fct_post_term.c.post_id.in_(list(chunk))))
-            conn.execute(delete(fct_post_keyword).where(fct_post_keyword.c.post_id.in_(list(chunk))))
+            for terms in (fct_post_term, fct_post_keyword):
+                conn.execute(
+                    delete(terms).where(
+                        and_(terms.c.platform == day.platform, terms.c.post_id.in_(list(chunk)))
+                    )
+                )
         bulk_insert(conn, fct_post_term, day.terms)
         bulk_insert(conn, fct_post_keyword, day.keywords)
         replace_snapshot(conn, day.data_date, day.engagement)

@@ -41,9 +41,24 @@ dim_account = _table(
     Column("brand_name", Text, nullable=False),
     Column("display_name", Text, nullable=False, comment="name in the registry"),
     Column("screen_name", Text, comment="name on the platform, from users/show"),
-    Column("kind", String(16), nullable=False, comment="brand or employee"),
+    Column("account_kind", String(16), nullable=False, comment="brand or employee"),
     Column("department", Text, comment="employees only"),
-    Column("followers_count", BigInteger, comment="followers on the latest stat_date in fct_account_daily"),
+    Column("followers", BigInteger, comment="followers on the latest stat_date in fct_account_daily"),
+    Column("updated_at", DateTime, nullable=False, comment="UTC time of the last load that touched the row"),
+)
+
+dim_brand = _table(
+    "dim_brand",
+    "one row per brand in the registry",
+    "Brands from the registry, with the settings the marts read.",
+    Column("brand_id", String(64), primary_key=True, comment="brand id from the registry"),
+    Column("brand_name", Text, nullable=False),
+    Column(
+        "is_leaderboard_opt_in",
+        Boolean,
+        nullable=False,
+        comment="the brand opted in to leaderboards of named employees (registry: advocate_leaderboard)",
+    ),
     Column("updated_at", DateTime, nullable=False, comment="UTC time of the last load that touched the row"),
 )
 
@@ -189,6 +204,9 @@ fct_post_term = _table(
     "one row per post (or WeChat article) per term",
     "Terms after cleaning, segmentation and stopword removal: a Weibo post's own words, or a "
     "WeChat article's title, digest and content.",
+    Column(
+        "platform", String(16), primary_key=True, comment="weibo (post_id is a post idstr) or wechat (msgid)"
+    ),
     Column("post_id", String(48), primary_key=True, comment="Weibo post idstr or WeChat article msgid"),
     Column("term", String(200), primary_key=True),
     Column(
@@ -205,6 +223,9 @@ fct_post_keyword = _table(
     "one row per post (or WeChat article) per keyword",
     "The top 5 TF-IDF keywords of a post's words (jieba's IDF table; topics, mentions and emoticons "
     "are not keywords).",
+    Column(
+        "platform", String(16), primary_key=True, comment="weibo (post_id is a post idstr) or wechat (msgid)"
+    ),
     Column("post_id", String(48), primary_key=True, comment="Weibo post idstr or WeChat article msgid"),
     Column("keyword", String(200), primary_key=True),
     Column("weight", Double, nullable=False, comment="term frequency in the post x IDF"),
@@ -278,6 +299,7 @@ etl_account_run = _table(
 
 ALL_TABLES = [
     dim_account,
+    dim_brand,
     dim_date,
     fct_post,
     fct_post_engagement_daily,
@@ -291,6 +313,23 @@ ALL_TABLES = [
     etl_account_run,
 ]
 
+# Secondary indexes on what the loads and marts filter on: name -> (table, columns). PostgreSQL only:
+# DuckDB prunes its scans with per-block min/max statistics, and an ART index there would slow the
+# bulk merges without speeding the marts. Primary keys already serve lookups by key.
+POSTGRES_INDEXES = {
+    "ix_fct_post_account_publish": ("fct_post", ("account_key", "publish_date")),
+    "ix_fct_post_publish_date": ("fct_post", ("publish_date",)),
+    "ix_fct_post_original": ("fct_post", ("original_post_id",)),
+    "ix_fct_post_engagement_account_snapshot": (
+        "fct_post_engagement_daily",
+        ("account_key", "snapshot_date"),
+    ),
+    "ix_fct_post_engagement_snapshot": ("fct_post_engagement_daily", ("snapshot_date",)),
+    "ix_fct_article_account_publish": ("fct_article", ("account_key", "publish_date")),
+    "ix_fct_article_daily_account_stat": ("fct_article_daily", ("account_key", "stat_date")),
+    "ix_fct_account_daily_stat": ("fct_account_daily", ("stat_date",)),
+    "ix_etl_account_run_date": ("etl_account_run", ("data_date",)),
+}
 
 # Views: name -> (what one row is, what it is for, SQL valid on DuckDB and PostgreSQL). The migration
 # that creates a view holds its own copy of the SQL, as migrations must not change after release.
@@ -349,6 +388,13 @@ def data_dictionary_markdown() -> str:
             key = "PK" if column.primary_key else ""
             null = "" if column.primary_key or not column.nullable else "yes"
             lines.append(f"| {column.name} | {column.type} | {key} | {null} | {column.comment or ''} |")
+        indexes = [
+            f"{name} ({', '.join(columns)})"
+            for name, (owner, columns) in POSTGRES_INDEXES.items()
+            if owner == table.name
+        ]
+        if indexes:
+            lines += ["", "Indexes (PostgreSQL): " + "; ".join(indexes) + "."]
         lines.append("")
     for name, (grain, description, sql) in VIEWS.items():
         lines += [f"## {name} (view)", "", f"Grain: {grain}.", "", description, "", "```sql"]

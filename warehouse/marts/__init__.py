@@ -1,0 +1,414 @@
+"""The mart layer: one SQL model per file in this folder, built in dependency order, then tested.
+
+A model file opens with a YAML header in a `/* ... */` comment (name, materialized, grain,
+description, unique_key, columns with their descriptions, formulas and data tests); the SQL after it
+is one SELECT, a chain of CTEs. The same SQL serves DuckDB and PostgreSQL; the few differences
+between the two live in `DIALECT_MACROS` below, written `{{ name(args) }}` in the SQL.
+
+`build_marts` replaces every model in one transaction (tables are rebuilt, views recreated), so
+readers see the old marts or the new ones, never half of them, and a build run twice gives the same
+rows. `test_marts` runs the declared data tests; `check_marts` raises on the first failures with the
+model, the test and the number of offending rows.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+from sqlalchemy import Connection, Engine, text
+
+from extractors.errors import ShengliangError
+
+MARTS_DIR = Path(__file__).resolve().parent
+BUILD_TABLE = "mart_build"
+DEFAULT_PRIVACY_K = 5
+BCI_FORMULA = "BCI (Qingbo, as republished; version unverified)"
+WCI_FORMULA = "WCI V14.2 (Qingbo)"
+TEST_KINDS = ("not_null", "range", "finite", "relationships", "accepted_values")
+
+
+class MartError(ShengliangError):
+    """A model file is malformed, a model failed to build, or a data test failed."""
+
+
+@dataclass(frozen=True)
+class ColumnSpec:
+    name: str
+    description: str
+    formula: str | None = None
+    tests: tuple[Any, ...] = ()
+
+
+@dataclass(frozen=True)
+class Model:
+    name: str
+    path: Path
+    materialized: str  # "table" or "view"
+    grain: str
+    description: str
+    unique_key: tuple[str, ...]
+    columns: tuple[ColumnSpec, ...]
+    sql: str
+    depends_on: tuple[str, ...] = ()
+    indexes: tuple[tuple[str, ...], ...] = ()
+    formula_version: str | None = None
+
+    def column(self, name: str) -> ColumnSpec:
+        for column in self.columns:
+            if column.name == name:
+                return column
+        raise KeyError(name)
+
+
+@dataclass(frozen=True)
+class TestResult:
+    model: str
+    test: str
+    failures: int
+    sample: list[tuple[Any, ...]] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return self.failures == 0
+
+    def describe(self) -> str:
+        if self.passed:
+            return f"{self.model}: {self.test}: ok"
+        sample = "; ".join(", ".join(map(str, row)) for row in self.sample)
+        return f"{self.model}: {self.test}: {self.failures} offending row(s), e.g. {sample}"
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    models: list[tuple[str, str, int]]  # (name, materialized, rows)
+    seconds: float
+
+
+_HEADER = re.compile(r"\A\s*/\*(.*?)\*/", re.S)
+_MACRO = re.compile(r"\{\{\s*(\w+)\((.*?)\)\s*\}\}", re.S)
+
+
+def _fail(path: Path, problem: str) -> MartError:
+    return MartError(f"{path}: {problem}")
+
+
+def parse_model(path: Path) -> Model:
+    """One model file: its YAML header and its SQL, checked for what the runner and tests need."""
+    source = path.read_text(encoding="utf-8")
+    match = _HEADER.match(source)
+    if not match:
+        raise _fail(path, "no header: a model opens with a /* ... */ YAML block (name, grain, columns)")
+    try:
+        header = yaml.safe_load(match.group(1))
+    except yaml.YAMLError as error:
+        raise _fail(path, f"the header is not valid YAML: {error}") from None
+    if not isinstance(header, dict):
+        raise _fail(path, "the header must be a YAML mapping")
+    for key in ("name", "materialized", "grain", "description", "columns"):
+        if not header.get(key):
+            raise _fail(path, f"the header lacks '{key}'")
+    if header["name"] != path.stem:
+        raise _fail(path, f"the header names {header['name']!r}; a model's name is its file name")
+    if header["materialized"] not in ("table", "view"):
+        raise _fail(path, f"materialized is {header['materialized']!r}; use table or view")
+    columns = []
+    for name, spec in header["columns"].items():
+        spec = spec or {}
+        if not isinstance(spec, dict) or not spec.get("description"):
+            raise _fail(path, f"column {name}: give it a description")
+        tests = tuple(spec.get("tests") or ())
+        for test in tests:
+            kind = test if isinstance(test, str) else next(iter(test), None)
+            if kind not in TEST_KINDS:
+                raise _fail(path, f"column {name}: unknown test {test!r}; use one of {', '.join(TEST_KINDS)}")
+        columns.append(ColumnSpec(str(name), str(spec["description"]).strip(), spec.get("formula"), tests))
+    unique_key = tuple(header.get("unique_key") or ())
+    names = {c.name for c in columns}
+    for key in unique_key:
+        if key not in names:
+            raise _fail(path, f"unique_key column {key!r} is not among the columns")
+    sql = source[match.end() :].strip().rstrip(";")
+    return Model(
+        name=header["name"],
+        path=path,
+        materialized=header["materialized"],
+        grain=str(header["grain"]).strip(),
+        description=" ".join(str(header["description"]).split()),
+        unique_key=unique_key,
+        columns=tuple(columns),
+        sql=sql,
+        depends_on=tuple(header.get("depends_on") or ()),
+        indexes=tuple(tuple(index) for index in header.get("indexes") or ()),
+        formula_version=header.get("formula_version"),
+    )
+
+
+def load_models(folder: Path = MARTS_DIR) -> list[Model]:
+    """Every model in the folder, in build order (a model after those it selects from)."""
+    models = {m.name: m for m in (parse_model(p) for p in sorted(folder.glob("*.sql")))}
+    for model in models.values():
+        for dependency in model.depends_on:
+            if dependency not in models:
+                raise _fail(model.path, f"depends_on names {dependency!r}, which is not a model here")
+        undeclared = [
+            name
+            for name in models
+            if name != model.name and name not in model.depends_on and re.search(rf"\b{name}\b", model.sql)
+        ]
+        if undeclared:
+            raise _fail(model.path, f"selects from {', '.join(undeclared)}: add them to depends_on")
+    ordered: list[Model] = []
+    visiting: set[str] = set()
+
+    def visit(name: str) -> None:
+        if any(m.name == name for m in ordered):
+            return
+        if name in visiting:
+            raise _fail(models[name].path, "depends_on forms a cycle")
+        visiting.add(name)
+        for dependency in models[name].depends_on:
+            visit(dependency)
+        visiting.discard(name)
+        ordered.append(models[name])
+
+    for name in models:
+        visit(name)
+    return ordered
+
+
+# --- dialect differences: the only place the SQL of the two backends differs ----------------------
+
+
+def _median(dialect: str, value: str) -> str:
+    # Both have the ordered-set aggregate; DuckDB's median() is the same, PostgreSQL has no median().
+    return f"percentile_cont(0.5) WITHIN GROUP (ORDER BY {value})"
+
+
+def _is_not_finite(dialect: str, value: str) -> str:
+    if dialect == "duckdb":
+        return f"(isinf({value}) OR isnan({value}))"
+    return f"({value} IN ('Infinity'::float8, '-Infinity'::float8, 'NaN'::float8))"
+
+
+DIALECT_MACROS: dict[str, Callable[..., str]] = {
+    "median": _median,
+    "is_not_finite": _is_not_finite,
+}
+
+
+def render(sql: str, dialect: str) -> str:
+    def expand(match: re.Match[str]) -> str:
+        name, args = match.group(1), [a.strip() for a in match.group(2).split(",")] if match.group(2) else []
+        if name not in DIALECT_MACROS:
+            raise MartError(f"unknown macro {{{{ {name}() }}}}; known: {', '.join(DIALECT_MACROS)}")
+        return DIALECT_MACROS[name](dialect, *args)
+
+    return _MACRO.sub(expand, sql)
+
+
+# --- build ----------------------------------------------------------------------------------------
+
+
+def _existing_kind(conn: Connection, name: str) -> str | None:
+    row = conn.execute(
+        text("SELECT table_type FROM information_schema.tables WHERE table_name = :name"), {"name": name}
+    ).first()
+    if row is None:
+        return None
+    return "view" if "VIEW" in str(row[0]).upper() else "table"
+
+
+def build_marts(
+    engine: Engine,
+    *,
+    privacy_k: int = DEFAULT_PRIVACY_K,
+    models: Sequence[Model] | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> BuildResult:
+    """Rebuild every model in one transaction: same facts in, same rows out, however often it runs."""
+    if privacy_k < 1:
+        raise MartError(f"privacy threshold k = {privacy_k}: it must be at least 1 (METRICS.md: default 5)")
+    models = list(models or load_models())
+    started = datetime.now(UTC)
+    built: list[tuple[str, str, int]] = []
+    dialect = engine.dialect.name
+    with engine.begin() as conn:
+        for model in reversed(models):
+            kind = _existing_kind(conn, model.name)
+            if kind:
+                conn.execute(text(f"DROP {kind.upper()} IF EXISTS {model.name}"))
+        conn.execute(text(f"DROP TABLE IF EXISTS {BUILD_TABLE}"))
+        conn.execute(
+            text(
+                f"CREATE TABLE {BUILD_TABLE} (built_at TIMESTAMP NOT NULL, privacy_k INTEGER NOT NULL, "
+                "bci_formula TEXT NOT NULL, wci_formula TEXT NOT NULL)"
+            )
+        )
+        conn.execute(
+            text(f"INSERT INTO {BUILD_TABLE} VALUES (:built_at, :k, :bci, :wci)"),
+            {
+                "built_at": started.replace(tzinfo=None),
+                "k": privacy_k,
+                "bci": BCI_FORMULA,
+                "wci": WCI_FORMULA,
+            },
+        )
+        for position, model in enumerate(models, start=1):
+            if progress:
+                progress(f"[{position}/{len(models)}] {model.name} ({model.materialized})")
+            sql = render(model.sql, dialect)
+            try:
+                if model.materialized == "view":
+                    conn.execute(text(f"CREATE VIEW {model.name} AS {sql}"))
+                else:
+                    conn.execute(text(f"CREATE TABLE {model.name} AS {sql}"))
+                    if dialect == "postgresql":
+                        for index in model.indexes:
+                            index_name = f"ix_{model.name}_{'_'.join(index)}"
+                            conn.execute(
+                                text(f"CREATE INDEX {index_name} ON {model.name} ({', '.join(index)})")
+                            )
+                        conn.execute(text(f"ANALYZE {model.name}"))
+            except Exception as error:
+                reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+                raise MartError(f"model {model.name} ({model.path.name}) failed to build: {reason}") from None
+            built_columns = list(conn.execute(text(f"SELECT * FROM {model.name} LIMIT 0")).keys())
+            declared = [c.name for c in model.columns]
+            if built_columns != declared:
+                raise MartError(
+                    f"model {model.name} ({model.path.name}) selects columns {built_columns}, but its header "
+                    f"declares {declared}: make the header's columns match the SELECT, in order"
+                )
+            rows = conn.execute(text(f"SELECT count(*) FROM {model.name}")).scalar_one()
+            built.append((model.name, model.materialized, int(rows)))
+    return BuildResult(built, (datetime.now(UTC) - started).total_seconds())
+
+
+# --- data tests -----------------------------------------------------------------------------------
+
+
+def _test_queries(model: Model, dialect: str) -> Iterable[tuple[str, str]]:
+    """(test name, SQL selecting the offending rows) for every test the model declares."""
+    table = model.name
+    if model.unique_key:
+        key = ", ".join(model.unique_key)
+        yield (
+            f"unique ({key})",
+            f"SELECT {key}, count(*) AS copies FROM {table} GROUP BY {key} HAVING count(*) > 1",
+        )
+    label = ", ".join(model.unique_key) if model.unique_key else "*"
+    for column in model.columns:
+        for test in column.tests:
+            kind, options = (test, None) if isinstance(test, str) else next(iter(test.items()))
+            name = column.name
+            if kind == "not_null":
+                yield f"not_null {name}", f"SELECT {label} FROM {table} WHERE {name} IS NULL"
+            elif kind == "range":
+                bounds = []
+                if "min" in options:
+                    bounds.append(f"{name} < {float(options['min'])!r}")
+                if "max" in options:
+                    bounds.append(f"{name} > {float(options['max'])!r}")
+                described = ", ".join(f"{k} {v}" for k, v in options.items())
+                yield (
+                    f"range {name} ({described})",
+                    f"SELECT {label}, {name} FROM {table} WHERE {' OR '.join(bounds)}",
+                )
+            elif kind == "finite":
+                check = _is_not_finite(dialect, name)
+                yield f"finite {name}", f"SELECT {label}, {name} FROM {table} WHERE {check}"
+            elif kind == "accepted_values":
+                values = ", ".join("'" + str(v).replace("'", "''") + "'" for v in options)
+                yield (
+                    f"accepted_values {name} ({', '.join(map(str, options))})",
+                    f"SELECT {label}, {name} FROM {table} WHERE {name} NOT IN ({values})",
+                )
+            elif kind == "relationships":
+                other, other_column = str(options).split(".")
+                yield (
+                    f"relationships {name} -> {options}",
+                    f"SELECT {label}, m.{name} FROM {table} m WHERE m.{name} IS NOT NULL AND NOT EXISTS "
+                    f"(SELECT 1 FROM {other} o WHERE o.{other_column} = m.{name})",
+                )
+
+
+def test_marts(
+    engine: Engine, models: Sequence[Model] | None = None, sample_rows: int = 3
+) -> list[TestResult]:
+    """Run every model's data tests; each result counts its offending rows and keeps a few."""
+    results = []
+    with engine.connect() as conn:
+        for model in models or load_models():
+            for name, sql in _test_queries(model, engine.dialect.name):
+                failures = conn.execute(text(f"SELECT count(*) FROM ({sql}) offending")).scalar_one()
+                sample = []
+                if failures:
+                    sample = [tuple(r) for r in conn.execute(text(f"{sql} LIMIT {sample_rows}")).all()]
+                results.append(TestResult(model.name, name, int(failures), sample))
+    return results
+
+
+test_marts.__test__ = False  # type: ignore[attr-defined]  # not a pytest test
+
+
+def check_marts(engine: Engine, models: Sequence[Model] | None = None) -> list[TestResult]:
+    """Run the data tests and raise MartError naming every failing model, test and row count."""
+    results = test_marts(engine, models)
+    failed = [r for r in results if not r.passed]
+    if failed:
+        lines = [f"{len(failed)} of {len(results)} mart data tests failed:"]
+        lines += [f"  - {r.describe()}" for r in failed]
+        raise MartError("\n".join(lines))
+    return results
+
+
+# --- the data dictionary --------------------------------------------------------------------------
+
+
+def _describe_test(test: Any) -> str:
+    if isinstance(test, str):
+        return test
+    kind, options = next(iter(test.items()))
+    if kind == "range":
+        return "range " + ", ".join(f"{k} {v}" for k, v in options.items())
+    if kind == "accepted_values":
+        return "one of " + ", ".join(map(str, options))
+    return f"{kind} {options}"
+
+
+def marts_dictionary_markdown(models: Sequence[Model] | None = None) -> str:
+    """The marts' section of docs/warehouse.md, from the model headers."""
+    lines = [
+        "# Marts",
+        "",
+        "Built by `shengliang marts build` (and by the load DAGs after every load) from the SQL models in "
+        "`warehouse/marts/`; tested by `shengliang marts test`. Definitions follow METRICS.md. "
+        f"`{BUILD_TABLE}` holds one row: when the marts were built, the privacy threshold k they applied and "
+        "the formula versions.",
+        "",
+    ]
+    for model in models or load_models():
+        lines += [
+            f"## {model.name} ({model.materialized})",
+            "",
+            f"Grain: {model.grain}.",
+            "",
+            model.description,
+        ]
+        if model.formula_version:
+            lines += ["", f"Formula version: {model.formula_version}."]
+        if model.unique_key:
+            lines += ["", f"Unique key: {', '.join(model.unique_key)}."]
+        lines += ["", "| column | meaning | formula | tests |", "|---|---|---|---|"]
+        for column in model.columns:
+            formula = " ".join(str(column.formula).split()) if column.formula else ""
+            tests = "; ".join(_describe_test(t) for t in column.tests)
+            lines.append(f"| {column.name} | {column.description} | {formula} | {tests} |")
+        lines.append("")
+    return "\n".join(lines)

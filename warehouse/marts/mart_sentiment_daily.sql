@@ -1,0 +1,61 @@
+/*
+name: mart_sentiment_daily
+materialized: table
+grain: one row per brand, Beijing publish date and account kind with Weibo posts
+description: >
+  Sentiment of the posts of a brand's own accounts by day: counts per label and net sentiment
+  (neutral excluded). Rows about employees follow the privacy threshold: a day whose employee posts
+  come from fewer than k distinct employees (k in mart_build) has its sentiment figures NULL and
+  is_suppressed true.
+unique_key: [brand_id, stat_date, account_kind]
+indexes: [[brand_id, stat_date]]
+columns:
+  brand_id: {description: "brand", tests: [not_null]}
+  stat_date: {description: "Beijing publish date", tests: [not_null]}
+  account_kind: {description: "brand or employee", tests: [not_null, {accepted_values: [brand, employee]}]}
+  authors: {description: "distinct accounts with posts that day", tests: [not_null, {range: {min: 1}}]}
+  posts: {description: "posts published that day", tests: [not_null, {range: {min: 1}}]}
+  positive_posts: {description: "labelled positive (NULL when suppressed)", tests: [{range: {min: 0}}]}
+  neutral_posts: {description: "labelled neutral (NULL when suppressed)", tests: [{range: {min: 0}}]}
+  negative_posts: {description: "labelled negative (NULL when suppressed)", tests: [{range: {min: 0}}]}
+  net_sentiment:
+    description: "net sentiment, -100 to 100"
+    formula: "(positive - negative) / (positive + negative) x 100; neutral excluded"
+    tests: [{range: {min: -100, max: 100}}, finite]
+  is_suppressed: {description: "employee row covering fewer than k employees", tests: [not_null]}
+*/
+WITH days AS (
+    SELECT
+        a.brand_id,
+        p.publish_date AS stat_date,
+        a.account_kind,
+        COUNT(DISTINCT p.account_key) AS authors,
+        COUNT(*) AS posts,
+        COUNT(*) FILTER (WHERE p.sentiment_label = 'positive') AS positive_posts,
+        COUNT(*) FILTER (WHERE p.sentiment_label = 'neutral') AS neutral_posts,
+        COUNT(*) FILTER (WHERE p.sentiment_label = 'negative') AS negative_posts
+    FROM fct_post p
+    JOIN dim_account a ON a.account_key = p.account_key
+    GROUP BY a.brand_id, p.publish_date, a.account_kind
+),
+
+judged AS (
+    SELECT d.*, d.account_kind = 'employee' AND d.authors < (SELECT privacy_k FROM mart_build) AS is_suppressed
+    FROM days d
+)
+
+SELECT
+    brand_id,
+    stat_date,
+    account_kind,
+    authors,
+    posts,
+    CASE WHEN NOT is_suppressed THEN positive_posts END AS positive_posts,
+    CASE WHEN NOT is_suppressed THEN neutral_posts END AS neutral_posts,
+    CASE WHEN NOT is_suppressed THEN negative_posts END AS negative_posts,
+    CASE WHEN NOT is_suppressed THEN
+        CAST(positive_posts - negative_posts AS DOUBLE PRECISION) * 100
+        / NULLIF(positive_posts + negative_posts, 0)
+    END AS net_sentiment,
+    is_suppressed
+FROM judged
