@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
@@ -39,12 +40,12 @@ POSTGRES_URL = os.environ.get("SHENGLIANG_TEST_POSTGRES", "postgresql+psycopg://
 REQUIRE_POSTGRES = os.environ.get("SHENGLIANG_REQUIRE_POSTGRES") == "1"
 
 
-@pytest.fixture(params=["duckdb", "postgresql"])
-def warehouse_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A fresh, empty warehouse: a DuckDB file, or a PostgreSQL database created and dropped here."""
+@contextmanager
+def fresh_warehouse(backend: str, tmp_path: Path) -> Iterator[str]:
+    """A fresh warehouse at head: a DuckDB file, or a PostgreSQL database created here and dropped after."""
     from warehouse.migrate import upgrade_url
 
-    if request.param == "duckdb":
+    if backend == "duckdb":
         url = f"duckdb:///{tmp_path / 'data' / 'warehouse.duckdb'}"
         upgrade_url(url)
         yield url
@@ -84,6 +85,13 @@ def warehouse_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[st
             yield url
         finally:
             connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["duckdb", "postgresql"])
+def warehouse_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty warehouse: a DuckDB file, or a PostgreSQL database created and dropped here."""
+    with fresh_warehouse(request.param, tmp_path) as url:
+        yield url
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ columns:
   position: {description: "1 = headline article", tests: [not_null]}
   stat_date: {description: "the stat_date the figures come from"}
   reads: {description: "int_page_read_count, cumulative", tests: [{range: {min: 0}}]}
-  reads_capped: {description: "reads, at most 100,001", formula: "least(reads, 100001)", tests: [{range: {min: 0, max: 100001}}]}
+  reads_capped: {description: "reads, at most 100,001", formula: "reads, at most 100001 (NULL stays NULL)", tests: [{range: {min: 0, max: 100001}}]}
   readers: {description: "int_page_read_user, cumulative", tests: [{range: {min: 0}}]}
   shares: {description: "share_count, cumulative", tests: [{range: {min: 0}}]}
   favourites: {description: "add_to_fav_count, cumulative", tests: [{range: {min: 0}}]}
@@ -50,7 +50,7 @@ ranked AS (
 
 SELECT
     msgid, account_key, period, period_start, position, stat_date,
-    reads, LEAST(reads, 100001) AS reads_capped, readers, shares, favourites,
+    reads, CASE WHEN reads > 100001 THEN 100001 ELSE reads END AS reads_capped, readers, shares, favourites,
     CAST(NULL AS BIGINT) AS wow,
     CAST(NULL AS BIGINT) AS likes
 FROM ranked
