@@ -83,7 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     metrics.add_argument("--output", type=Path, help="write to this file (required for xlsx)")
 
     sub.add_parser("airflow-init", help="create/migrate the local Airflow metadata DB and the pools")
-    sub.add_parser("docs", help="write docs/warehouse.md from the schema")
+    sub.add_parser("docs", help="write docs/warehouse.md from the schema and the mart headers")
     return parser
 
 
@@ -104,6 +104,7 @@ def _main(argv: Sequence[str] | None) -> int:
 
         return serve(argv[1:])  # the sandbox has its own options (`shengliang sandbox --help`)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # before alembic's import logs its plugins
     args = build_parser().parse_args(argv)
     try:
         return _run(args)
@@ -127,9 +128,7 @@ def _run(args: argparse.Namespace) -> int:
 
         url = settings.warehouse_url()
         with open_warehouse(url) as engine:
-            print(report.format_weibo_summary(report.weibo_day_summary(engine, args.date, safe_url(url))))
-            print()
-            print(report.format_wechat_summary(report.wechat_day_summary(engine, args.date)))
+            print(report.day_summary(engine, args.date, safe_url(url)))
         return 0
     if args.command == "rebuild":
         from shengliang import jobs
@@ -167,10 +166,10 @@ def _run(args: argparse.Namespace) -> int:
         return 0
     if args.command == "docs":
         from shengliang.settings import PROJECT_ROOT
-        from warehouse.schema import data_dictionary_markdown
+        from warehouse.marts import warehouse_dictionary_markdown
 
         path = PROJECT_ROOT / "docs" / "warehouse.md"
-        path.write_text(data_dictionary_markdown() + "\n", encoding="utf-8")
+        path.write_text(warehouse_dictionary_markdown() + "\n", encoding="utf-8")
         print(f"wrote {path}")
         return 0
     raise AssertionError(args.command)

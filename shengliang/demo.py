@@ -79,12 +79,7 @@ def airflow_output_to(log_path: Path) -> Iterator[None]:
 
 def run_demo(data_date: date | None) -> int:
     from sandbox.server import SandboxServer
-    from shengliang.report import (
-        format_wechat_summary,
-        format_weibo_summary,
-        wechat_day_summary,
-        weibo_day_summary,
-    )
+    from shengliang.report import day_summary
     from warehouse.db import open_warehouse, safe_url
 
     data_date = data_date or yesterday_in_beijing()
@@ -118,11 +113,12 @@ def run_demo(data_date: date | None) -> int:
         print(f"  A run failed; the reason is in {airflow_log}. What the warehouse holds for the date:")
     print(flush=True)
     with open_warehouse(url) as engine:
-        print(format_weibo_summary(weibo_day_summary(engine, data_date, safe_url(url))))
-        print(_calls_line(calls["weibo"]))
-        print()
-        print(format_wechat_summary(wechat_day_summary(engine, data_date)))
-        print(_calls_line(calls["wechat"]))
+        print(day_summary(engine, data_date, safe_url(url)))
+    print(_calls_line("Weibo", calls["weibo"]))
+    print(_calls_line("WeChat", calls["wechat"]))
+    print(
+        f"KPI table: .venv/bin/shengliang metrics --date {data_date}  (--format csv|xlsx|json --output FILE)"
+    )
     print(f"wall time: {clock.monotonic() - started:.1f}s")
     return 0 if all(state == "success" for state in states.values()) else 1
 
@@ -145,6 +141,6 @@ def _check_configuration() -> None:
         pass
 
 
-def _calls_line(calls: dict[str, int]) -> str:
+def _calls_line(platform: str, calls: dict[str, int]) -> str:
     per_endpoint = ", ".join(f"{endpoint} {n}" for endpoint, n in calls.items())
-    return f"  API calls to the sandbox: {sum(calls.values())} ({per_endpoint})"
+    return f"{platform} API calls to the sandbox: {sum(calls.values())} ({per_endpoint})"

@@ -558,3 +558,101 @@ def test_metrics_exports_csv_with_bom_xlsx_and_json(loaded, tmp_path: Path) -> N
         Exception, match="--brand 'nope' is not in the warehouse; known brands: jiguang, shanhai"
     ):
         metrics.kpi_rows(loaded.engine, DATA_DATE, brand="nope")
+
+
+def test_the_leaderboard_names_employees_only_of_brands_that_opted_in(loaded) -> None:
+    engine = loaded.engine
+    assert rows(engine, "SELECT * FROM mart_advocate_leaderboard") == []  # no brand opted in
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE dim_brand SET is_leaderboard_opt_in = TRUE WHERE brand_id = 'shanhai'"))
+    try:
+        build_marts(engine)
+        board = rows(engine, "SELECT * FROM mart_advocate_leaderboard WHERE period = 'week'")
+        assert board and {r["brand_id"] for r in board} == {"shanhai"}
+        week_start = DATA_DATE - timedelta(days=DATA_DATE.weekday())
+        counts: dict[str, int] = defaultdict(int)
+        for r in employee_reposts(engine):
+            if r["author"]["brand_id"] == "shanhai" and r["original"]["account_kind"] == "brand":
+                if week_start <= r["publish_date"] <= week_start + timedelta(days=6):
+                    counts[r["account_key"]] += 1
+        week = [r for r in board if r["period_start"] == week_start]
+        employees = rows(
+            engine,
+            "SELECT account_key FROM dim_account WHERE brand_id = 'shanhai' AND account_kind = 'employee'",
+        )
+        assert {r["account_key"] for r in week} == {e["account_key"] for e in employees}
+        assert {r["account_key"]: r["employee_reposts"] for r in week} == {
+            e["account_key"]: counts.get(e["account_key"], 0) for e in employees
+        }
+        ranked = sorted(week, key=lambda r: r["leaderboard_rank"])
+        assert ranked[0]["leaderboard_rank"] == 1
+        assert [r["employee_reposts"] for r in ranked] == sorted(
+            counts.get(r["account_key"], 0) for r in ranked
+        )[::-1]
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text("UPDATE dim_brand SET is_leaderboard_opt_in = FALSE"))
+        build_marts(engine)
+
+
+def test_the_summary_reads_bci_wci_and_advocacy_from_the_marts(loaded) -> None:
+    from shengliang.report import day_summary
+
+    summary = day_summary(loaded.engine, DATA_DATE, "test")
+    for row in rows(
+        loaded.engine,
+        "SELECT m.*, a.display_name FROM mart_account_daily m JOIN dim_account a USING (account_key) "
+        "WHERE m.stat_date = :d",
+        d=DATA_DATE,
+    ):
+        line = next(line for line in summary.splitlines() if line.strip().startswith(row["display_name"]))
+        if row["platform"] == "weibo":
+            assert f"BCI {row['bci']:,.1f}" in line
+        elif row["wci"] is None:
+            assert "WCI n/a (no articles with figures)" in line
+        else:
+            assert f"WCI {row['wci']:,.1f}" in line and "counted as 0" in line
+    for row in rows(loaded.engine, "SELECT * FROM mart_advocacy_daily WHERE stat_date = :d", d=DATA_DATE):
+        assert f"    {row['department']}: {row['active_advocates']} / {row['employees']} (" in summary
+    assert "emotional climate of employee posts" in summary and "suppressed" in summary
+
+
+def test_upgrading_to_0003_keeps_every_row(loaded, tmp_path: Path) -> None:
+    """A warehouse loaded before 0003, upgraded: same rows, renamed columns, terms with a platform."""
+    from alembic import command
+
+    from warehouse.migrate import _config, head_revision, upgrade
+
+    def snapshot() -> dict[str, list[tuple]]:
+        return {
+            "accounts": sorted(
+                tuple(r.values())
+                for r in rows(loaded.engine, "SELECT account_key, account_kind, followers FROM dim_account")
+            ),
+            "terms": sorted(
+                tuple(r.values())
+                for r in rows(
+                    loaded.engine, "SELECT platform, post_id, term, term_kind, term_count FROM fct_post_term"
+                )
+            ),
+            "keywords": sorted(
+                tuple(r.values())
+                for r in rows(
+                    loaded.engine, "SELECT platform, post_id, keyword, keyword_rank FROM fct_post_keyword"
+                )
+            ),
+        }
+
+    before = snapshot()
+    assert {t[0] for t in before["terms"]} == {"weibo", "wechat"}
+    config = _config()
+    with loaded.engine.begin() as conn:
+        for model in reversed(load_models()):  # marts select from the tables 0003 rebuilds
+            conn.execute(text(f"DROP {model.materialized.upper()} IF EXISTS {model.name}"))
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0002")
+    old = rows(loaded.engine, "SELECT kind, followers_count FROM dim_account")
+    assert len(old) == len(before["accounts"])
+    assert upgrade(loaded.engine) == ("0002", head_revision())
+    assert snapshot() == before
+    build_marts(loaded.engine)

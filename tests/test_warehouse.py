@@ -15,7 +15,8 @@ from tests.conftest import DATA_DATE
 from warehouse.db import open_warehouse
 from warehouse.load import replace_snapshot, upsert
 from warehouse.migrate import head_revision, upgrade_url
-from warehouse.schema import ALL_TABLES, data_dictionary_markdown, dim_account
+from warehouse.marts import load_models, warehouse_dictionary_markdown
+from warehouse.schema import ALL_TABLES, dim_account
 
 # Columns that record when (and how much) a run read or wrote, not what the data is.
 RUN_COLUMNS = {"updated_at", "finished_at", "observed_at", "posts_fetched", "api_calls"}
@@ -121,9 +122,12 @@ def test_published_at_is_utc_and_dates_are_beijing(pipeline_env: Path, sandbox) 
 
 def test_data_dictionary_is_current() -> None:
     path = settings.PROJECT_ROOT / "docs" / "warehouse.md"
-    assert path.read_text(encoding="utf-8") == data_dictionary_markdown() + "\n", "run `make docs`"
+    assert path.read_text(encoding="utf-8") == warehouse_dictionary_markdown() + "\n", "run `make docs`"
     for table in ALL_TABLES:
         assert table.info["grain"].startswith("one row per")
+    for model in load_models():
+        assert model.grain.startswith("one row per"), model.name
+        assert f"## {model.name} ({model.materialized})" in path.read_text(encoding="utf-8")
 
 
 def test_bad_warehouse_urls_give_one_clear_message(tmp_path: Path) -> None:

@@ -22,8 +22,7 @@ class DuckDBImpl(DefaultImpl):
     __dialect__ = "duckdb"
 
 
-for _name in ("alembic", "alembic.runtime.plugins", "alembic.runtime.migration"):
-    logging.getLogger(_name).setLevel(logging.WARNING)  # their INFO lines are noise in the demo and CLI
+logging.getLogger("alembic").setLevel(logging.WARNING)  # its INFO lines are noise in the demo and CLI
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 UPGRADE_COMMAND = "shengliang db upgrade"

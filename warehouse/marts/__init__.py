@@ -412,3 +412,10 @@ def marts_dictionary_markdown(models: Sequence[Model] | None = None) -> str:
             lines.append(f"| {column.name} | {column.description} | {formula} | {tests} |")
         lines.append("")
     return "\n".join(lines)
+
+
+def warehouse_dictionary_markdown() -> str:
+    """docs/warehouse.md: the tables and views of warehouse/schema.py, then the marts."""
+    from warehouse.schema import data_dictionary_markdown
+
+    return data_dictionary_markdown() + "\n" + marts_dictionary_markdown()
