@@ -38,11 +38,36 @@ class MartError(ShengliangError):
 
 
 @dataclass(frozen=True)
+class DataTest:
+    """One declared test of a column: not_null, range (min and/or max), finite, accepted_values or
+    relationships (to `table.column`)."""
+
+    kind: str
+    minimum: float | None = None
+    maximum: float | None = None
+    values: tuple[str, ...] = ()
+    target: str | None = None
+
+    def describe(self, column: str = "") -> str:
+        """e.g. "range engagement_rate (min 0)"; without a column, as the data dictionary shows it."""
+        head = f"{self.kind} {column}".strip()
+        if self.kind == "range":
+            bounds = [f"min {self.minimum:g}"] if self.minimum is not None else []
+            bounds += [f"max {self.maximum:g}"] if self.maximum is not None else []
+            return f"{head} ({', '.join(bounds)})"
+        if self.kind == "accepted_values":
+            return f"{head} ({', '.join(self.values)})"
+        if self.kind == "relationships":
+            return f"{head} -> {self.target}"
+        return head
+
+
+@dataclass(frozen=True)
 class ColumnSpec:
     name: str
     description: str
     formula: str | None = None
-    tests: tuple[Any, ...] = ()
+    tests: tuple[DataTest, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -122,11 +147,7 @@ def parse_model(path: Path) -> Model:
         spec = spec or {}
         if not isinstance(spec, dict) or not spec.get("description"):
             raise _fail(path, f"column {name}: give it a description")
-        tests = tuple(spec.get("tests") or ())
-        for test in tests:
-            kind = test if isinstance(test, str) else next(iter(test), None)
-            if kind not in TEST_KINDS:
-                raise _fail(path, f"column {name}: unknown test {test!r}; use one of {', '.join(TEST_KINDS)}")
+        tests = tuple(_parse_test(path, str(name), test) for test in spec.get("tests") or ())
         columns.append(ColumnSpec(str(name), str(spec["description"]).strip(), spec.get("formula"), tests))
     unique_key = tuple(header.get("unique_key") or ())
     names = {c.name for c in columns}
@@ -147,6 +168,31 @@ def parse_model(path: Path) -> Model:
         indexes=tuple(tuple(index) for index in header.get("indexes") or ()),
         formula_version=header.get("formula_version"),
     )
+
+
+def _parse_test(path: Path, column: str, test: Any) -> DataTest:
+    kind, options = (test, None) if isinstance(test, str) else next(iter(dict(test).items()), (None, None))
+    where = f"column {column}: test {test!r}"
+    if kind not in TEST_KINDS:
+        raise _fail(path, f"column {column}: unknown test {test!r}; use one of {', '.join(TEST_KINDS)}")
+    if kind in ("not_null", "finite"):
+        return DataTest(kind)
+    if kind == "range":
+        if not isinstance(options, dict) or not set(options) <= {"min", "max"} or not options:
+            raise _fail(path, f"{where}: write range as {{range: {{min: 0, max: 100}}}} (either bound)")
+        try:
+            low = None if options.get("min") is None else float(options["min"])
+            high = None if options.get("max") is None else float(options["max"])
+        except (TypeError, ValueError):
+            raise _fail(path, f"{where}: the bounds must be numbers") from None
+        return DataTest(kind, minimum=low, maximum=high)
+    if kind == "accepted_values":
+        if not isinstance(options, list) or not options:
+            raise _fail(path, f"{where}: write accepted_values as a list, e.g. {{accepted_values: [a, b]}}")
+        return DataTest(kind, values=tuple(str(v) for v in options))
+    if not isinstance(options, str) or options.count(".") != 1:
+        raise _fail(path, f"{where}: write relationships as table.column, e.g. dim_account.account_key")
+    return DataTest(kind, target=options)
 
 
 def load_models(folder: Path = MARTS_DIR) -> list[Model]:
@@ -304,38 +350,30 @@ def _test_queries(model: Model, dialect: str) -> Iterable[tuple[str, str]]:
         )
     label = ", ".join(model.unique_key) if model.unique_key else "*"
     for column in model.columns:
+        name = column.name
         for test in column.tests:
-            kind, options = (test, None) if isinstance(test, str) else next(iter(test.items()))
-            name = column.name
-            if kind == "not_null":
-                yield f"not_null {name}", f"SELECT {label} FROM {table} WHERE {name} IS NULL"
-            elif kind == "range":
+            described = test.describe(name)
+            if test.kind == "not_null":
+                condition = f"{name} IS NULL"
+            elif test.kind == "range":
                 bounds = []
-                if "min" in options:
-                    bounds.append(f"{name} < {float(options['min'])!r}")
-                if "max" in options:
-                    bounds.append(f"{name} > {float(options['max'])!r}")
-                described = ", ".join(f"{k} {v}" for k, v in options.items())
-                yield (
-                    f"range {name} ({described})",
-                    f"SELECT {label}, {name} FROM {table} WHERE {' OR '.join(bounds)}",
+                if test.minimum is not None:
+                    bounds.append(f"{name} < {test.minimum!r}")
+                if test.maximum is not None:
+                    bounds.append(f"{name} > {test.maximum!r}")
+                condition = " OR ".join(bounds)
+            elif test.kind == "finite":
+                condition = _is_not_finite(dialect, name)
+            elif test.kind == "accepted_values":
+                values = ", ".join("'" + v.replace("'", "''") + "'" for v in test.values)
+                condition = f"{name} NOT IN ({values})"
+            else:
+                other, other_column = str(test.target).split(".")
+                condition = (
+                    f"{name} IS NOT NULL AND NOT EXISTS "
+                    f"(SELECT 1 FROM {other} o WHERE o.{other_column} = {table}.{name})"
                 )
-            elif kind == "finite":
-                check = _is_not_finite(dialect, name)
-                yield f"finite {name}", f"SELECT {label}, {name} FROM {table} WHERE {check}"
-            elif kind == "accepted_values":
-                values = ", ".join("'" + str(v).replace("'", "''") + "'" for v in options)
-                yield (
-                    f"accepted_values {name} ({', '.join(map(str, options))})",
-                    f"SELECT {label}, {name} FROM {table} WHERE {name} NOT IN ({values})",
-                )
-            elif kind == "relationships":
-                other, other_column = str(options).split(".")
-                yield (
-                    f"relationships {name} -> {options}",
-                    f"SELECT {label}, m.{name} FROM {table} m WHERE m.{name} IS NOT NULL AND NOT EXISTS "
-                    f"(SELECT 1 FROM {other} o WHERE o.{other_column} = m.{name})",
-                )
+            yield described, f"SELECT {label}, {name} FROM {table} WHERE {condition}"
 
 
 def test_marts(
@@ -371,17 +409,6 @@ def check_marts(engine: Engine, models: Sequence[Model] | None = None) -> list[T
 # --- the data dictionary --------------------------------------------------------------------------
 
 
-def _describe_test(test: Any) -> str:
-    if isinstance(test, str):
-        return test
-    kind, options = next(iter(test.items()))
-    if kind == "range":
-        return "range " + ", ".join(f"{k} {v}" for k, v in options.items())
-    if kind == "accepted_values":
-        return "one of " + ", ".join(map(str, options))
-    return f"{kind} {options}"
-
-
 def marts_dictionary_markdown(models: Sequence[Model] | None = None) -> str:
     """The marts' section of docs/warehouse.md, from the model headers."""
     lines = [
@@ -408,7 +435,7 @@ def marts_dictionary_markdown(models: Sequence[Model] | None = None) -> str:
         lines += ["", "| column | meaning | formula | tests |", "|---|---|---|---|"]
         for column in model.columns:
             formula = " ".join(str(column.formula).split()) if column.formula else ""
-            tests = "; ".join(_describe_test(t) for t in column.tests)
+            tests = "; ".join(t.describe() for t in column.tests)
             lines.append(f"| {column.name} | {column.description} | {formula} | {tests} |")
         lines.append("")
     return "\n".join(lines)
