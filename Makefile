@@ -7,7 +7,7 @@ DATE ?=
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help demo test lint sandbox airflow-init docs clean
+.PHONY: help demo test lint sandbox airflow-init docs marts clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -25,8 +25,10 @@ demo: $(STAMP) ## run weibo_daily and wechat_daily for yesterday (Beijing) again
 test: $(STAMP) ## run the tests
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-lint: $(STAMP) ## ruff
+lint: $(STAMP) ## ruff, the format check and mypy (the modules listed in pyproject.toml)
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 sandbox: $(STAMP) ## run the local Weibo and WeChat API sandbox in the foreground
 	$(BIN)/shengliang sandbox
@@ -34,7 +36,11 @@ sandbox: $(STAMP) ## run the local Weibo and WeChat API sandbox in the foregroun
 airflow-init: $(STAMP) ## create the local Airflow metadata DB and pools (for `airflow standalone`)
 	$(BIN)/shengliang airflow-init
 
-docs: $(STAMP) ## regenerate docs/warehouse.md from the schema
+marts: $(STAMP) ## rebuild the metric marts of WAREHOUSE_URL (default: the demo's DuckDB file) and run their data tests
+	$(BIN)/shengliang marts build
+	$(BIN)/shengliang marts test
+
+docs: $(STAMP) ## regenerate docs/warehouse.md from the schema and the mart headers
 	$(BIN)/shengliang docs
 
 clean: ## remove the local warehouse, lake and Airflow DB (keeps .venv)
