@@ -30,6 +30,9 @@ SATURATION_SECONDS = 3 * 24 * 3600  # engagement reaches its final total after a
 FOLLOWERS_REFERENCE_DAY = date(2025, 1, 1)
 BRAND_MAX_POSTS_PER_DAY = 5
 EMPLOYEE_MAX_POSTS_PER_DAY = 3
+# Weights of an employee's 0, 1, 2 and 3 posts in a day: a day without a post is one in ten, so every
+# employee posts in every week (and on most days).
+EMPLOYEE_POSTS_PER_DAY_WEIGHTS = (1, 4, 3, 2)
 MAX_COMMENTS_PER_POST = 200
 
 _WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -74,9 +77,15 @@ _HAPPY_EMOTICONS = (
     "打call",
 )
 
-DEPARTMENTS = ("市场部", "销售部", "门店运营", "研发部", "客服中心", "品牌公关部")
-_NICKNAMES = ("小李", "阿杰", "小雨", "大鹏", "晓晓", "橙子", "木木", "老周", "阿May", "豆豆")
+# A brand's team of employees on Weibo: (department, headcount) of every 12 employees. Two departments
+# reach 5 people and one stays below, so a mart that hides a department's week when fewer than 5
+# employees posted in it shows some cells and hides others.
+DEPARTMENT_PLAN: tuple[tuple[str, int], ...] = (("市场部", 5), ("销售部", 5), ("门店运营", 2))
+DEPARTMENTS = tuple(name for name, _ in DEPARTMENT_PLAN)
+_NICKNAMES = ("小李", "阿杰", "小雨", "大鹏", "晓晓", "橙子", "木木", "老周", "阿May", "豆豆", "阿凯", "糖糖")
 _NICK_PATTERNS = ("{short}-{nick}的日常", "{nick}在{short}", "{short}{dept}{nick}", "{nick}_{short}打工人")
+# Figures an employee should not name in public, every brand alike (config/confidential_terms.txt, financial).
+_FINANCIAL_SLIPS = ("内部业绩预测", "毛利率预估", "年度财报草稿")
 _KOLS = ("微博美食", "数码博主老王", "上海探店小分队", "科技美学", "生活家Lily")
 _SOURCES_BRAND = ("微博 weibo.com", "微博视频号", "专业版微博")
 _SOURCES_EMPLOYEE = ("iPhone 15 Pro", "HUAWEI Mate 60 Pro", "微博 weibo.com", "OPPO Find X7", "小米14 Ultra")
@@ -128,11 +137,26 @@ BRAND_TEMPLATES: tuple[BrandTemplate, ...] = (
 )
 
 
+def department_sequence(employees: int) -> list[str]:
+    """The departments of a brand's employees 0..n-1: DEPARTMENT_PLAN's headcounts in every 12, the
+    departments interleaved (smooth weighted round-robin), so the first three are one of each."""
+    total = sum(count for _, count in DEPARTMENT_PLAN)
+    current = [0] * len(DEPARTMENT_PLAN)
+    result: list[str] = []
+    for _ in range(employees):
+        for i, (_, count) in enumerate(DEPARTMENT_PLAN):
+            current[i] += count
+        pick = max(range(len(current)), key=lambda i: current[i])  # ties: the earlier department
+        current[pick] -= total
+        result.append(DEPARTMENT_PLAN[pick][0])
+    return result
+
+
 @dataclass(frozen=True)
 class WorldConfig:
     seed: int = 20261101
     brands: int = 2
-    employees_per_brand: int = 3
+    employees_per_brand: int = 12  # departments as DEPARTMENT_PLAN
     days: int = 14  # calendar days (Beijing) visible in timelines, ending at now's date
 
     def __post_init__(self) -> None:
@@ -274,9 +298,10 @@ class WeiboWorld:
                 brand,
             )
             employees: list[str] = []
-            for e in range(self.config.employees_per_brand):
-                department = DEPARTMENTS[e % len(DEPARTMENTS)]
-                nick = _NICKNAMES[e % len(_NICKNAMES)] + (str(e // len(_NICKNAMES) + 1) if e >= 10 else "")
+            for e, department in enumerate(department_sequence(self.config.employees_per_brand)):
+                nick = _NICKNAMES[e % len(_NICKNAMES)]
+                if e >= len(_NICKNAMES):
+                    nick += str(e // len(_NICKNAMES) + 1)
                 pattern = _NICK_PATTERNS[e % len(_NICK_PATTERNS)]
                 screen_name = pattern.format(short=template.short + suffix, nick=nick, dept=department)
                 uid = str(6000000101 + b * 1000 + e)
@@ -426,7 +451,9 @@ class WeiboWorld:
             count = rng.randint(2, BRAND_MAX_POSTS_PER_DAY)
             offsets = sorted(rng.randint(7 * 3600 + 1800, 22 * 3600 + 1800) for _ in range(count))
         else:
-            count = rng.choices(range(EMPLOYEE_MAX_POSTS_PER_DAY + 1), weights=(2, 3, 3, 2))[0]
+            count = rng.choices(
+                range(EMPLOYEE_MAX_POSTS_PER_DAY + 1), weights=EMPLOYEE_POSTS_PER_DAY_WEIGHTS
+            )[0]
             offsets = sorted(rng.randint(8 * 3600, 23 * 3600 + 2700) for _ in range(count))
         posts: list[_Post] = []
         for seq, offset in enumerate(offsets):
@@ -523,19 +550,24 @@ class WeiboWorld:
         mention = rng.choice(self._mentionable(account))
         official = self._require(brand.official_uid).screen_name
         if parent is not None:
-            words = rng.choice(
-                (
-                    "转发微博",
-                    "转发微博",
-                    f"冲！{kit.emo()}",
-                    f"太棒了{kit.emo()}{kit.emo()}",
-                    f"支持{term}{kit.emo()}",
-                    f"我们{account.department}的心血！{kit.emo()}",
-                    f"已经在用了，{term}确实{rng.choice(tpl.adjectives)}{kit.emo()}",
-                    f"哈哈哈哈哈{kit.emo()}",
-                    f"{kit.mention(mention)} 快看{kit.emo()}",
-                )
-            )
+            choices = [
+                "转发微博",
+                "转发微博",
+                f"冲！{kit.emo()}",
+                f"太棒了{kit.emo()}{kit.emo()}",
+                f"支持{term}{kit.emo()}",
+                f"我们{account.department}的心血！{kit.emo()}",
+                f"已经在用了，{term}确实{rng.choice(tpl.adjectives)}{kit.emo()}",
+                f"哈哈哈哈哈{kit.emo()}",
+                f"{kit.mention(mention)} 快看{kit.emo()}",
+            ]
+            author = self._require(parent.uid)
+            if author.kind == "employee":
+                choices += [
+                    f"帮{author.department}的小伙伴扩散一下{kit.emo()}",
+                    f"{author.department}的同事太强了{kit.emo()}",
+                ]
+            words = rng.choice(choices)
             if parent.retweeted_id is not None:  # reposting a repost keeps the chain
                 words += f"//@{self._require(parent.uid).screen_name}:{parent.text}"
             text = words
@@ -550,6 +582,8 @@ class WeiboWorld:
                     f"{topic} 作为{account.department}的一员，偷偷剧透一下"
                     f"{kit.quote(self._leak(tpl, term2, post_id))}{kit.emo()}",
                     f"下班路上{kit.emo(happy=False)} 明天继续为{term}努力",
+                    f"今晚又在改{kit.quote(self._slip(post_id))}，{account.department}的灯还亮着"
+                    f"{kit.emo(happy=False)}",
                     f"{kit.both(term, term2)}，你们更喜欢哪个？{kit.emo()} {kit.mention(mention)}",
                 )
             )
@@ -575,25 +609,35 @@ class WeiboWorld:
             return tpl.leaks[post_id // 3 % len(tpl.leaks)]
         return term
 
+    @staticmethod
+    def _slip(post_id: int) -> str:
+        """Every other late-night document is a confidential financial one (no random draw either)."""
+        if post_id // 10_000 % 2 == 0:
+            return _FINANCIAL_SLIPS[post_id // 20_000 % len(_FINANCIAL_SLIPS)]
+        return "周报"
+
     def _pick_repost_parent(
         self, rng: random.Random, account: SandboxAccount, created: datetime, day: date
     ) -> _Post | None:
-        """A brand post of the own brand (same or previous day), or a colleague's earlier repost."""
+        """What an employee reposts: a brand post of the own brand (same or previous day), a colleague's
+        earlier repost (the chain grows), or a colleague's own earlier post (the department plan
+        interleaves departments, so that colleague is mostly in another one)."""
         brand = self._brand_of_uid[account.uid]
         latest = created - timedelta(seconds=60)
         days = (day - timedelta(days=1), day)
         originals = [p for d in days for p in self._day_posts(brand.official_uid, d) if p.created <= latest]
         colleagues = self._employees_of_brand[brand.brand_id]
         earlier_colleagues = colleagues[: colleagues.index(account.uid)]  # lower index: no cycles
-        chains = [
-            p
-            for u in earlier_colleagues
-            for d in days
-            for p in self._day_posts(u, d)
-            if p.retweeted_id is not None and p.created <= latest
+        theirs = [
+            p for u in earlier_colleagues for d in days for p in self._day_posts(u, d) if p.created <= latest
         ]
-        if chains and rng.random() < 0.35:
+        chains = [p for p in theirs if p.retweeted_id is not None]
+        own_posts = [p for p in theirs if p.retweeted_id is None]
+        draw = rng.random()
+        if chains and draw < 0.3:
             return rng.choice(chains)
+        if own_posts and draw >= 0.8:
+            return rng.choice(own_posts)
         return rng.choice(originals) if originals else None
 
     def _visible_posts(self, uid: str, now: datetime) -> list[_Post]:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from sandbox.weibo_world import WeiboWorld
 from shengliang.registry import RegistryError, TokenRef, env_lookup, load_registry
 from shengliang.settings import PROJECT_ROOT
 
@@ -51,7 +52,15 @@ def test_good_registry_loads(tmp_path: Path) -> None:
 def test_shipped_registry_is_valid_and_holds_no_tokens() -> None:
     path = PROJECT_ROOT / "config" / "accounts.yml"
     registry = load_registry(path, lookup=None)
-    assert len(registry.for_platform("weibo")) == 8
+    weibo = [
+        (a.brand.brand_id, a.account_id, a.display_name, a.kind, a.department, a.token.env)
+        for a in registry.for_platform("weibo")
+    ]
+    sandbox = [  # exactly the sandbox's default Weibo accounts
+        (a.brand_id, a.uid, a.screen_name, a.kind, a.department, f"WEIBO_TOKEN_{a.uid}")
+        for a in WeiboWorld().accounts
+    ]
+    assert weibo == sandbox and len(weibo) == 26
     assert all(a.brand.dictionary and a.brand.dictionary.exists() for a in registry.accounts)
     assert "2.00" not in path.read_text(encoding="utf-8")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -12,10 +13,12 @@ import requests
 
 from sandbox.server import SandboxServer, redact_tokens
 from sandbox.weibo_world import BEIJING, WeiboWorld, WorldConfig
+from shengliang.settings import PROJECT_ROOT
+from transforms.confidential import ConfidentialMatcher
 
 NOW = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)  # 20:00 in Beijing
 BRAND = "6000000001"
-EMPLOYEES = ("6000000101", "6000000102", "6000000103")
+EMPLOYEES = tuple(str(6000000101 + e) for e in range(WorldConfig().employees_per_brand))  # 山海's
 CREATED_AT_FORMAT = "%a %b %d %H:%M:%S %z %Y"
 
 
@@ -51,7 +54,9 @@ def timeline_ids(server: SandboxServer, as_uid: str = BRAND, **params: object) -
 
 def test_accounts_and_tokens(world: WeiboWorld) -> None:
     uids = [account.uid for account in world.accounts]
-    assert uids == [BRAND, *EMPLOYEES, "6000001001", "6000001101", "6000001102", "6000001103"]
+    jiguang = [str(int(uid) + 1000) for uid in EMPLOYEES]
+    assert uids == [BRAND, *EMPLOYEES, "6000001001", *jiguang]
+    assert len(uids) == world.config.brands * (1 + world.config.employees_per_brand)
     assert world.account(BRAND).screen_name == "山海茶饮官方微博"
     assert world.account("6000001001").screen_name == "极光手机"
     assert world.account("6000000101").department is not None
@@ -62,6 +67,41 @@ def test_accounts_and_tokens(world: WeiboWorld) -> None:
         assert world.uid_for_token(token) == uid
     assert world.uid_for_token("2.00nothing") is None
     assert len({world.token_for(uid) for uid in uids}) == len(uids)
+
+
+def test_default_world_has_departments_worth_a_weekly_view(world: WeiboWorld) -> None:
+    """12 employees a brand: two departments of 5 and one of 2, and every employee posts in every week
+    (a weekly mart that hides departments under 5 posters shows two of them and hides the third)."""
+    employees = [a for a in world.accounts if a.kind == "employee"]
+    by_brand = Counter((a.brand_id, a.department) for a in employees)
+    assert by_brand == {
+        (brand, department): count
+        for brand in ("shanhai", "jiguang")
+        for department, count in (("市场部", 5), ("销售部", 5), ("门店运营", 2))
+    }
+    assert len({a.screen_name for a in world.accounts}) == len(world.accounts)
+    today = NOW.astimezone(BEIJING).date()
+    days = [today - timedelta(days=back) for back in range(1, world.config.days)]
+    posting_days = {a.uid: sum(1 for day in days if world._day_posts(a.uid, day)) for a in employees}
+    assert min(posting_days.values()) >= len(days) * 0.6  # every employee posts on most days
+    assert sum(posting_days.values()) >= len(employees) * len(days) * 0.8
+
+
+def test_employees_amplify_colleagues_and_slip_confidential_terms(world: WeiboWorld) -> None:
+    """Employees repost colleagues' own posts (mostly from other departments), and now and then name a
+    term of the shipped confidential lexicon."""
+    matcher = ConfidentialMatcher.from_file(PROJECT_ROOT / "config" / "confidential_terms.txt")
+    cross_department = leaks = 0
+    for account in (a for a in world.accounts if a.kind == "employee"):
+        for status in world.posts(account.uid, NOW):
+            leaks += bool(matcher.find(status["text"]))
+            original = status.get("retweeted_status")
+            if original is None or original["user"]["verified"]:
+                continue
+            author = world.account(original["user"]["idstr"])
+            assert author.kind == "employee" and author.brand_id == account.brand_id and author != account
+            cross_department += author.department != account.department
+    assert cross_department >= 10 and leaks >= 10
 
 
 def test_world_is_deterministic_and_independent_of_window() -> None:
@@ -263,7 +303,7 @@ def test_fail_next_then_normal_service(world: WeiboWorld) -> None:
 def test_reposts_carry_original_and_chain(server: SandboxServer, world: WeiboWorld) -> None:
     brand_names = {world.account(BRAND).screen_name}
     employee_names = {world.account(uid).screen_name for uid in EMPLOYEES}
-    reposts, chained = 0, 0
+    reposts, chained, of_colleagues = 0, 0, 0
     for uid in EMPLOYEES:
         response = get(server, "statuses/user_timeline", as_uid=uid, count=100)
         for status in response.json()["statuses"]:
@@ -273,7 +313,9 @@ def test_reposts_carry_original_and_chain(server: SandboxServer, world: WeiboWor
                 assert "//@" not in status["text"]
                 continue
             reposts += 1
-            assert original["user"]["screen_name"] in brand_names
+            colleagues = employee_names - {status["user"]["screen_name"]}
+            assert original["user"]["screen_name"] in brand_names | colleagues
+            of_colleagues += original["user"]["screen_name"] in employee_names
             assert "retweeted_status" not in original and "user" in original
             published = datetime.strptime(status["created_at"], CREATED_AT_FORMAT)
             assert datetime.strptime(original["created_at"], CREATED_AT_FORMAT) < published
@@ -281,7 +323,7 @@ def test_reposts_carry_original_and_chain(server: SandboxServer, world: WeiboWor
                 chained += 1
                 name = status["text"].split("//@", 1)[1].split(":", 1)[0]
                 assert name in employee_names
-    assert reposts >= 5 and chained >= 1
+    assert reposts >= 5 and chained >= 1 and of_colleagues >= 1
 
 
 def test_users_show_and_comments(server: SandboxServer, world: WeiboWorld) -> None:
