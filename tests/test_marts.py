@@ -560,38 +560,59 @@ def test_metrics_exports_csv_with_bom_xlsx_and_json(loaded, tmp_path: Path) -> N
         metrics.kpi_rows(loaded.engine, DATA_DATE, brand="nope")
 
 
+def _week_leaderboard(engine: Engine, brand: str, week_start: date) -> None:
+    """The week's leaderboard of `brand` against the reposts counted from fct_post."""
+    counts: dict[str, int] = defaultdict(int)
+    for r in employee_reposts(engine):
+        if r["author"]["brand_id"] == brand and r["original"]["account_kind"] == "brand":
+            if week_start <= r["publish_date"] <= week_start + timedelta(days=6):
+                counts[r["account_key"]] += 1
+    week = rows(
+        engine,
+        "SELECT * FROM mart_advocate_leaderboard"
+        " WHERE period = 'week' AND period_start = :s AND brand_id = :b",
+        s=week_start,
+        b=brand,
+    )
+    employees = rows(
+        engine,
+        "SELECT account_key FROM dim_account WHERE brand_id = :b AND account_kind = 'employee'",
+        b=brand,
+    )
+    assert {r["account_key"]: r["employee_reposts"] for r in week} == {
+        e["account_key"]: counts.get(e["account_key"], 0) for e in employees
+    }
+    ranked = sorted(week, key=lambda r: r["leaderboard_rank"])
+    assert ranked[0]["leaderboard_rank"] == 1 and ranked[0]["employee_reposts"] == max(counts.values())
+    assert [r["employee_reposts"] for r in ranked] == sorted(
+        counts.get(e["account_key"], 0) for e in employees
+    )[::-1]
+
+
 def test_the_leaderboard_names_employees_only_of_brands_that_opted_in(loaded) -> None:
     engine = loaded.engine
-    assert rows(engine, "SELECT * FROM mart_advocate_leaderboard") == []  # no brand opted in
+    week_start = DATA_DATE - timedelta(days=DATA_DATE.weekday())
+    # The shipped registry opts shanhai in (advocate_leaderboard: true), not jiguang.
+    opted = rows(engine, "SELECT brand_id, is_leaderboard_opt_in FROM dim_brand ORDER BY brand_id")
+    assert opted == [
+        {"brand_id": "jiguang", "is_leaderboard_opt_in": False},
+        {"brand_id": "shanhai", "is_leaderboard_opt_in": True},
+    ]
+    assert {r["brand_id"] for r in rows(engine, "SELECT brand_id FROM mart_advocate_leaderboard")} == {
+        "shanhai"
+    }
+    _week_leaderboard(engine, "shanhai", week_start)
     with engine.begin() as conn:
-        conn.execute(text("UPDATE dim_brand SET is_leaderboard_opt_in = TRUE WHERE brand_id = 'shanhai'"))
+        conn.execute(text("UPDATE dim_brand SET is_leaderboard_opt_in = (brand_id = 'jiguang')"))
     try:
         build_marts(engine)
-        board = rows(engine, "SELECT * FROM mart_advocate_leaderboard WHERE period = 'week'")
-        assert board and {r["brand_id"] for r in board} == {"shanhai"}
-        week_start = DATA_DATE - timedelta(days=DATA_DATE.weekday())
-        counts: dict[str, int] = defaultdict(int)
-        for r in employee_reposts(engine):
-            if r["author"]["brand_id"] == "shanhai" and r["original"]["account_kind"] == "brand":
-                if week_start <= r["publish_date"] <= week_start + timedelta(days=6):
-                    counts[r["account_key"]] += 1
-        week = [r for r in board if r["period_start"] == week_start]
-        employees = rows(
-            engine,
-            "SELECT account_key FROM dim_account WHERE brand_id = 'shanhai' AND account_kind = 'employee'",
-        )
-        assert {r["account_key"] for r in week} == {e["account_key"] for e in employees}
-        assert {r["account_key"]: r["employee_reposts"] for r in week} == {
-            e["account_key"]: counts.get(e["account_key"], 0) for e in employees
+        assert {r["brand_id"] for r in rows(engine, "SELECT brand_id FROM mart_advocate_leaderboard")} == {
+            "jiguang"
         }
-        ranked = sorted(week, key=lambda r: r["leaderboard_rank"])
-        assert ranked[0]["leaderboard_rank"] == 1
-        assert [r["employee_reposts"] for r in ranked] == sorted(
-            counts.get(r["account_key"], 0) for r in ranked
-        )[::-1]
+        _week_leaderboard(engine, "jiguang", week_start)
     finally:
         with engine.begin() as conn:
-            conn.execute(text("UPDATE dim_brand SET is_leaderboard_opt_in = FALSE"))
+            conn.execute(text("UPDATE dim_brand SET is_leaderboard_opt_in = (brand_id = 'shanhai')"))
         build_marts(engine)
 
 
