@@ -51,7 +51,8 @@ def day_summary(engine: Engine, data_date: date, warehouse: str) -> str:
         )
     lines += ["", "Words rising fastest on Weibo against their 7-day baseline (v_rising_terms):"]
     lines += [
-        f"  {r['term']} [{r['account_kind']}] used {r['occurrences']}x, {float(r['rise_ratio']):.1f}x the baseline"
+        f"  {r['term']} [{r['account_kind']}] used {r['occurrences']}x, "
+        f"{float(r['rise_ratio']):.1f}x the baseline"
         for r in rising
     ] or ["  (none)"]
     lines.append(f"warehouse: {warehouse}")
@@ -119,7 +120,8 @@ def _brand_section(conn: Connection, brand: dict[str, Any], day: date, week_star
     top = _rows(
         conn,
         "SELECT t.*, a.display_name FROM mart_top_posts_daily t JOIN dim_account a USING (account_key) "
-        "WHERE t.brand_id = :b AND t.stat_date = :d AND t.ranking = 'engagement' AND t.rank <= 3 ORDER BY t.rank",
+        "WHERE t.brand_id = :b AND t.stat_date = :d AND t.ranking = 'engagement' AND t.rank <= 3 "
+        "ORDER BY t.rank",
         b=brand_id,
         d=day,
     )
@@ -142,7 +144,8 @@ def _brand_section(conn: Connection, brand: dict[str, Any], day: date, week_star
             )
         else:
             lines.append(
-                f"  sentiment of {s['account_kind']} posts: {s['positive_posts']} positive, {s['neutral_posts']} "
+                f"  sentiment of {s['account_kind']} posts: {s['positive_posts']} positive, "
+                f"{s['neutral_posts']} "
                 f"neutral, {s['negative_posts']} negative, net {_n(s['net_sentiment'], 0)}"
             )
     lines += _advocacy_lines(conn, brand_id, day, week_start)
@@ -170,13 +173,15 @@ def _advocacy_lines(conn: Connection, brand_id: str, day: date, week_start: date
         lines += _department_lines(rows)
     climate = _rows(
         conn,
-        "SELECT * FROM mart_emotional_climate_weekly WHERE brand_id = :b AND week_start = :w ORDER BY department",
+        "SELECT * FROM mart_emotional_climate_weekly WHERE brand_id = :b AND week_start = :w "
+        "ORDER BY department",
         b=brand_id,
         w=week_start,
     )
     if climate:
         lines.append(
-            f"  emotional climate of employee posts, week from {week_start} (net sentiment, confidential share):"
+            f"  emotional climate of employee posts, week from {week_start} "
+            "(net sentiment, confidential share):"
         )
         for c in climate:
             if c["is_suppressed"]:
@@ -194,7 +199,8 @@ def _advocacy_lines(conn: Connection, brand_id: str, day: date, week_start: date
 
 def _department_lines(rows: Sequence[dict[str, Any]]) -> list[str]:
     return [
-        f"    {r['department']}: {r['active_advocates']} / {r['employees']} ({_n(r['active_advocate_rate'], 0)}%), "
+        f"    {r['department']}: {r['active_advocates']} / {r['employees']} "
+        f"({_n(r['active_advocate_rate'], 0)}%), "
         f"{r['employee_reposts']} reposts, reach {_n(r['reach_via_employees'])}"
         for r in rows
     ]

@@ -14,8 +14,8 @@ from shengliang.daily import RunWindow
 from tests.conftest import DATA_DATE
 from warehouse.db import open_warehouse
 from warehouse.load import replace_snapshot, upsert
-from warehouse.migrate import head_revision, upgrade_url
 from warehouse.marts import load_models, warehouse_dictionary_markdown
+from warehouse.migrate import head_revision, upgrade_url
 from warehouse.schema import ALL_TABLES, dim_account
 
 # Columns that record when (and how much) a run read or wrote, not what the data is.
