@@ -27,19 +27,26 @@ columns:
   vs_benchmark: {description: "engagement - benchmark_engagement", tests: [finite]}
   is_ahead: {description: "engagement above the benchmark (NULL without a benchmark)"}
 */
-WITH benchmark AS (
+WITH targets AS (
+    -- The benchmark depends on the account, the age and the publish date only: compute it once per
+    -- such triple, not once per post.
+    SELECT DISTINCT account_key, age_days, publish_date FROM int_post_snapshot
+),
+
+benchmark AS (
     SELECT
-        post.post_id,
-        post.age_days,
+        t.account_key,
+        t.age_days,
+        t.publish_date,
         {{ median(earlier.engagement) }} AS benchmark_engagement,
-        COUNT(earlier.post_id) AS benchmark_posts
-    FROM int_post_snapshot post
+        COUNT(*) AS benchmark_posts
+    FROM targets t
     JOIN int_post_snapshot earlier
-        ON earlier.account_key = post.account_key
-        AND earlier.age_days = post.age_days
-        AND earlier.publish_date >= post.publish_date - 90
-        AND earlier.publish_date < post.publish_date
-    GROUP BY post.post_id, post.age_days
+        ON earlier.account_key = t.account_key
+        AND earlier.age_days = t.age_days
+        AND earlier.publish_date >= t.publish_date - 90
+        AND earlier.publish_date < t.publish_date
+    GROUP BY t.account_key, t.age_days, t.publish_date
 )
 
 SELECT
@@ -57,4 +64,5 @@ SELECT
     s.engagement - b.benchmark_engagement AS vs_benchmark,
     s.engagement > b.benchmark_engagement AS is_ahead
 FROM int_post_snapshot s
-LEFT JOIN benchmark b ON b.post_id = s.post_id AND b.age_days = s.age_days
+LEFT JOIN benchmark b
+    ON b.account_key = s.account_key AND b.age_days = s.age_days AND b.publish_date = s.publish_date
