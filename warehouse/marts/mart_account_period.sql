@@ -74,7 +74,7 @@ WITH latest AS (
 
 SELECT
     account_key,
-    platform,
+    p.platform,
     brand_id,
     account_kind,
     department,
@@ -82,8 +82,7 @@ SELECT
     period_start,
     period_end,
     period_days,
-    COALESCE(period_end <= (SELECT l.latest_date FROM latest l WHERE l.platform = p.platform), FALSE)
-        AS is_period_complete,
+    COALESCE(p.period_end <= l.latest_date, FALSE) AS is_period_complete,
     posts,
     reposts,
     comments,
@@ -130,4 +129,5 @@ SELECT
     wci_p,
     wci
 FROM int_account_period p
-WHERE period IN ('week', 'month')
+LEFT JOIN latest l ON l.platform = p.platform
+WHERE p.period IN ('week', 'month')
