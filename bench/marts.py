@@ -163,7 +163,7 @@ class Account:
     department: str | None
     followers: np.ndarray  # per day index
     new_followers: np.ndarray | None = None
-    cancelled_followers: np.ndarray | None = None
+    lost_followers: np.ndarray | None = None
     posts_per_day: np.ndarray | None = None  # employees: probabilities of 0..3 posts
     brand_repost_share: float = 0.0
     colleague_repost_share: float = 0.0
@@ -217,7 +217,7 @@ def plan_accounts(n_accounts: int, days: int, rng: np.random.Generator) -> tuple
         followers = np.maximum(np.round(start) + np.cumsum(new - cancelled), 0).astype(np.int64)
         name = brand.name + ("服务号" if n < n_brands else "订阅号")
         account = Account(f"wechat:{appid}", "wechat", appid, brand, name, "brand", None, followers)
-        account.new_followers, account.cancelled_followers = new, cancelled
+        account.new_followers, account.lost_followers = new, cancelled
         accounts.append(account)
     for n in range(employees):
         brand = brands[n % n_brands]
@@ -655,7 +655,7 @@ def _account_daily(
                     "stat_date": _dates(start, day),
                     "followers": account.followers,
                     "new_followers": account.new_followers,
-                    "cancelled_followers": account.cancelled_followers,
+                    "lost_followers": account.lost_followers,
                     "readers": np.floor(reads * 0.82).astype(np.int64),
                     "reads": reads,
                     "shares": shares,

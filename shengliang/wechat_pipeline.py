@@ -339,7 +339,7 @@ def transform_wechat_day(
         latest_followers = None
         for stat_date in sorted(set(followers) | set(reads)):
             row = {"account_key": account.account_key, "stat_date": stat_date, "observed_at": observed_at}
-            row.update({"followers": None, "new_followers": None, "cancelled_followers": None})
+            row.update({"followers": None, "new_followers": None, "lost_followers": None})
             row.update({"readers": None, "reads": None, "shares": None, "share_users": None})
             row.update(followers.get(stat_date, {}))
             row.update(reads.get(stat_date, {}))

@@ -328,7 +328,7 @@ def transform_weibo_day(
                     "stat_date": day,
                     "followers": parse_count(user.get("followers_count")),
                     "new_followers": None,
-                    "cancelled_followers": None,
+                    "lost_followers": None,
                     "observed_at": utc_naive(observed[0]),
                 }
             )

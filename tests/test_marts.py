@@ -656,6 +656,12 @@ def test_upgrading_to_0003_keeps_every_row(loaded, tmp_path: Path) -> None:
                     loaded.engine, "SELECT platform, post_id, term, term_kind, term_count FROM fct_post_term"
                 )
             ),
+            "account_days": sorted(
+                tuple(r.values())
+                for r in rows(
+                    loaded.engine, "SELECT account_key, stat_date, lost_followers FROM fct_account_daily"
+                )
+            ),
             "keywords": sorted(
                 tuple(r.values())
                 for r in rows(
@@ -674,6 +680,7 @@ def test_upgrading_to_0003_keeps_every_row(loaded, tmp_path: Path) -> None:
         command.downgrade(config, "0002")
     old = rows(loaded.engine, "SELECT kind, followers_count FROM dim_account")
     assert len(old) == len(before["accounts"])
+    assert rows(loaded.engine, "SELECT count(cancelled_followers) AS n FROM fct_account_daily")[0]["n"] > 0
     assert upgrade(loaded.engine) == ("0002", head_revision())
     assert snapshot() == before
     build_marts(loaded.engine)

@@ -113,7 +113,7 @@ def test_followers_sum_sources_and_take_the_total_cumulate_row() -> None:
     ]
     cumulate = [{"ref_date": "2018-03-19", "user_source": 0, "cumulate_user": 6}]
     assert follower_days(summary, cumulate) == {
-        date(2018, 3, 19): {"followers": 6, "new_followers": 5, "cancelled_followers": 2}
+        date(2018, 3, 19): {"followers": 6, "new_followers": 5, "lost_followers": 2}
     }
 
 

@@ -46,12 +46,12 @@ def follower_days(
     getusercumulate may carry user_source too; a row with user_source 0 (or none) is the total.
     """
     days: dict[date, dict[str, int | None]] = defaultdict(
-        lambda: {"followers": None, "new_followers": None, "cancelled_followers": None}
+        lambda: {"followers": None, "new_followers": None, "lost_followers": None}
     )
     for row in summary_rows:
         day = days[_ref_date(row)]
         day["new_followers"] = (day["new_followers"] or 0) + (_int(row, "new_user") or 0)
-        day["cancelled_followers"] = (day["cancelled_followers"] or 0) + (_int(row, "cancel_user") or 0)
+        day["lost_followers"] = (day["lost_followers"] or 0) + (_int(row, "cancel_user") or 0)
     by_date: dict[date, list[dict[str, Any]]] = defaultdict(list)
     for row in cumulate_rows:
         by_date[_ref_date(row)].append(row)

@@ -72,7 +72,7 @@ ARTICLE_DAILY_FILL = tuple(
 ACCOUNT_DAILY_FILL = (
     "followers",
     "new_followers",
-    "cancelled_followers",
+    "lost_followers",
     "readers",
     "reads",
     "shares",

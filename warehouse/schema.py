@@ -258,7 +258,7 @@ fct_account_daily = _table(
         comment="cumulative followers (Weibo: users/show followers_count; WeChat: cumulate_user)",
     ),
     Column("new_followers", BigInteger, comment="gained that day, all sources (WeChat; null for Weibo)"),
-    Column("cancelled_followers", BigInteger, comment="lost that day, all sources (WeChat; null for Weibo)"),
+    Column("lost_followers", BigInteger, comment="lost that day, all sources (WeChat; null for Weibo)"),
     Column("readers", BigInteger, comment="article readers that day, all sources (WeChat getuserread)"),
     Column("reads", BigInteger, comment="article reads that day, all sources (WeChat getuserread)"),
     Column("shares", BigInteger, comment="shares that day, all scenes (WeChat getusershare)"),

@@ -119,7 +119,7 @@ account_days AS (
         CAST(SUM(f.shares) AS BIGINT) AS shares,
         CAST(SUM(CASE WHEN f.readers IS NOT NULL THEN f.followers END) AS BIGINT) AS follower_days,
         CAST(SUM(f.new_followers) AS BIGINT) AS new_followers,
-        CAST(SUM(f.cancelled_followers) AS BIGINT) AS lost_followers
+        CAST(SUM(f.lost_followers) AS BIGINT) AS lost_followers
     FROM fct_account_daily f
     JOIN int_calendar c ON c.date_key = f.stat_date
     GROUP BY f.account_key, c.period, c.period_start

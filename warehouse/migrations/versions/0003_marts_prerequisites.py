@@ -4,8 +4,8 @@ Revision ID: 0003
 Revises: 0002
 Create Date: 2026-12-03
 
-- dim_account.kind -> account_kind and dim_account.followers_count -> followers (the names the facts
-  and marts use);
+- dim_account.kind -> account_kind, dim_account.followers_count -> followers and
+  fct_account_daily.cancelled_followers -> lost_followers (the names the facts and marts use);
 - fct_post_term and fct_post_keyword get `platform` in their primary key (post_id holds a Weibo idstr
   or a WeChat msgid); existing rows take the platform of the post or article they belong to;
 - dim_brand: brands and their mart settings (leaderboard opt-in);
@@ -68,6 +68,7 @@ def _rebuild_with_platform(name: str, columns: list[sa.Column], key: list[str], 
 def upgrade() -> None:
     op.alter_column("dim_account", "kind", new_column_name="account_kind")
     op.alter_column("dim_account", "followers_count", new_column_name="followers")
+    op.alter_column("fct_account_daily", "cancelled_followers", new_column_name="lost_followers")
     op.create_table(
         "dim_brand",
         sa.Column("brand_id", sa.String(length=64), nullable=False, comment="brand id from the registry"),
@@ -173,5 +174,6 @@ def downgrade() -> None:
         "Terms after cleaning, segmentation and stopword removal.",
     )
     op.drop_table("dim_brand")
+    op.alter_column("fct_account_daily", "lost_followers", new_column_name="cancelled_followers")
     op.alter_column("dim_account", "followers", new_column_name="followers_count")
     op.alter_column("dim_account", "account_kind", new_column_name="kind")
