@@ -21,13 +21,13 @@ columns:
   period_end: {description: "last day of the period", tests: [not_null]}
   period_days: {description: "d: days in the period", tests: [not_null]}
   posts: {description: "Weibo posts published in the period", tests: [{range: {min: 0}}]}
-  reposts: {description: "sum of the posts' reposts", tests: [{range: {min: 0}}]}
-  comments: {description: "sum of the posts' comments", tests: [{range: {min: 0}}]}
-  likes: {description: "sum of the posts' likes", tests: [{range: {min: 0}}]}
-  engagement: {description: "reposts + comments + likes of the period's posts", tests: [{range: {min: 0}}]}
+  reposts: {description: "sum of the posts' reposts (NULL while posts_without_counts > 0)", tests: [{range: {min: 0}}]}
+  comments: {description: "sum of the posts' comments (NULL while posts_without_counts > 0)", tests: [{range: {min: 0}}]}
+  likes: {description: "sum of the posts' likes (NULL while posts_without_counts > 0)", tests: [{range: {min: 0}}]}
+  engagement: {description: "reposts + comments + likes of the period's posts (NULL while posts_without_counts > 0)", tests: [{range: {min: 0}}]}
   engagement_gain: {description: "sum of the daily engagement gains of every tracked post, snapshots in the period"}
   followers_at_publish: {description: "sum of the authors' followers when each post was first read"}
-  posts_without_counts: {description: "posts of the period with no snapshot by its last day (read later, e.g. before tracking began): their counts are missing from the sums and BCI", tests: [{range: {min: 0}}]}
+  posts_without_counts: {description: "posts of the period with no snapshot by its last day (read later, e.g. published before the account's first run); while above 0, reposts, comments, likes, engagement, their rates, W2 and BCI are NULL: the counts are incomplete", tests: [{range: {min: 0}}]}
   followers: {description: "followers on the period's latest day with a figure", tests: [{range: {min: 0}}]}
   followers_change: {description: "followers minus those of the period before (NULL without both figures)", formula: "followers - followers of the previous period"}
   engagement_rate: {description: "engagement as a share of the authors' followers, %", formula: "engagement / followers_at_publish x 100 (the posts' engagement over their followers when first read)", tests: [{range: {min: 0}}, finite]}
@@ -275,7 +275,12 @@ wci_parts AS (
 
 SELECT
     account_key, platform, brand_id, account_kind, department, period, period_start, period_end, period_days,
-    posts, reposts, comments, likes, engagement, engagement_gain, followers_at_publish, posts_without_counts,
+    posts,
+    CASE WHEN posts_without_counts = 0 THEN reposts END AS reposts,
+    CASE WHEN posts_without_counts = 0 THEN comments END AS comments,
+    CASE WHEN posts_without_counts = 0 THEN likes END AS likes,
+    CASE WHEN posts_without_counts = 0 THEN engagement END AS engagement,
+    engagement_gain, followers_at_publish, posts_without_counts,
     followers,
     CASE
         WHEN previous_start = CAST(period_start - CAST(
@@ -283,14 +288,20 @@ SELECT
             ELSE INTERVAL '1 month' END AS INTERVAL) AS DATE)
         THEN followers - previous_followers
     END AS followers_change,
-    CAST(engagement AS DOUBLE PRECISION) * 100 / NULLIF(followers_at_publish, 0) AS engagement_rate,
-    CAST(engagement AS DOUBLE PRECISION) * 100 / NULLIF(followers_at_publish, 0) > 100 AS is_rate_outlier,
-    CAST(reposts AS DOUBLE PRECISION) / NULLIF(posts, 0) AS amplification,
-    CAST(comments AS DOUBLE PRECISION) / NULLIF(posts, 0) AS conversation,
-    CAST(likes AS DOUBLE PRECISION) / NULLIF(posts, 0) AS applause,
+    CASE WHEN posts_without_counts = 0 THEN
+        CAST(engagement AS DOUBLE PRECISION) * 100 / NULLIF(followers_at_publish, 0)
+    END AS engagement_rate,
+    CASE WHEN posts_without_counts = 0 THEN
+        CAST(engagement AS DOUBLE PRECISION) * 100 / NULLIF(followers_at_publish, 0) > 100
+    END AS is_rate_outlier,
+    CASE WHEN posts_without_counts = 0 THEN CAST(reposts AS DOUBLE PRECISION) / NULLIF(posts, 0) END
+        AS amplification,
+    CASE WHEN posts_without_counts = 0 THEN CAST(comments AS DOUBLE PRECISION) / NULLIF(posts, 0) END
+        AS conversation,
+    CASE WHEN posts_without_counts = 0 THEN CAST(likes AS DOUBLE PRECISION) / NULLIF(posts, 0) END AS applause,
     bci_w1,
-    bci_w2,
-    CASE WHEN platform = 'weibo' THEN (0.2 * bci_w1 + 0.8 * bci_w2) * 160 END AS bci,
+    CASE WHEN posts_without_counts = 0 THEN bci_w2 END AS bci_w2,
+    CASE WHEN posts_without_counts = 0 THEN (0.2 * bci_w1 + 0.8 * bci_w2) * 160 END AS bci,
     articles, reads, readers, shares, favourites,
     CAST(readers AS DOUBLE PRECISION) * 100 / NULLIF(follower_days, 0) AS read_rate,
     new_followers, lost_followers,

@@ -5,8 +5,8 @@ depends_on: [int_calendar, int_employee_repost]
 grain: one row per brand, department, period kind (day, week, month) and period
 description: >
   Employee advocacy (METRICS.md). Employees of a period are the employee accounts of the department
-  registered then: read by the pipeline (etl_account_run) on a day of the period, or with posts
-  published in it (an account's first run reads back its recent posts). An active advocate reposted at
+  registered then: an employee counts from its first day in the warehouse (its first run, or its
+  earliest post, which the first run reads back) to its last (its latest run or post). An active advocate reposted at
   least one post of its brand's brand account in the period. Reach via employees sums the reposting
   employees' followers at repost time, once per employee and brand post in the period (its first
   repost there): audiences overlap, so it is an upper bound. Activity counts are not suppressed.
@@ -41,11 +41,17 @@ WITH employee_days AS (
     WHERE a.account_kind = 'employee'
 ),
 
+employee_spans AS (
+    SELECT account_key, MIN(date_key) AS active_from, MAX(date_key) AS active_to
+    FROM employee_days
+    GROUP BY account_key
+),
+
 employees AS (
     SELECT DISTINCT a.brand_id, a.department, c.period, c.period_start, a.account_key
-    FROM employee_days d
-    JOIN dim_account a ON a.account_key = d.account_key
-    JOIN int_calendar c ON c.date_key = d.date_key
+    FROM employee_spans s
+    JOIN dim_account a ON a.account_key = s.account_key
+    JOIN int_calendar c ON c.date_key BETWEEN s.active_from AND s.active_to
 ),
 
 headcount AS (

@@ -23,13 +23,13 @@ columns:
   period_days: {description: "d: days in the period", tests: [not_null]}
   is_period_complete: {description: "every day of the period is on or before the platform's latest loaded date", tests: [not_null]}
   posts: {description: "Weibo posts published in the period", tests: [{range: {min: 0}}]}
-  reposts: {description: "sum of the posts' reposts", tests: [{range: {min: 0}}]}
-  comments: {description: "sum of the posts' comments", tests: [{range: {min: 0}}]}
-  likes: {description: "sum of the posts' likes", tests: [{range: {min: 0}}]}
-  engagement: {description: "reposts + comments + likes of the period's posts", tests: [{range: {min: 0}}]}
+  reposts: {description: "sum of the posts' reposts (NULL while posts_without_counts > 0)", tests: [{range: {min: 0}}]}
+  comments: {description: "sum of the posts' comments (NULL while posts_without_counts > 0)", tests: [{range: {min: 0}}]}
+  likes: {description: "sum of the posts' likes (NULL while posts_without_counts > 0)", tests: [{range: {min: 0}}]}
+  engagement: {description: "reposts + comments + likes of the period's posts (NULL while posts_without_counts > 0)", tests: [{range: {min: 0}}]}
   engagement_gain: {description: "sum of the daily engagement gains of every tracked post, snapshots in the period"}
   followers_at_publish: {description: "sum of the authors' followers when each post was first read"}
-  posts_without_counts: {description: "posts of the period with no snapshot by its last day (read later, e.g. before tracking began): their counts are missing from the sums and BCI", tests: [{range: {min: 0}}]}
+  posts_without_counts: {description: "posts of the period with no snapshot by its last day (read later, e.g. published before the account's first run); while above 0, reposts, comments, likes, engagement, their rates, W2 and BCI are NULL: the counts are incomplete", tests: [{range: {min: 0}}]}
   followers: {description: "followers on the period's latest day with a figure", tests: [{range: {min: 0}}]}
   followers_change: {description: "followers minus those of the period before (NULL without both figures)", formula: "followers - followers of the previous period"}
   engagement_rate: {description: "engagement as a share of the authors' followers, %", formula: "engagement / followers_at_publish x 100 (the posts' engagement over their followers when first read)", tests: [{range: {min: 0}}, finite]}

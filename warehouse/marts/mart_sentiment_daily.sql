@@ -1,12 +1,16 @@
 /*
 name: mart_sentiment_daily
 materialized: table
+depends_on: [int_calendar, mart_emotional_climate_weekly]
 grain: one row per brand, Beijing publish date and account kind with Weibo posts
 description: >
   Sentiment of the posts of a brand's own accounts by day: counts per label and net sentiment
   (neutral excluded). Rows about employees follow the privacy threshold: a day whose employee posts
   come from fewer than k distinct employees (k in mart_build) has its sentiment figures NULL and
-  is_suppressed true.
+  is_suppressed true. Complementary suppression: so that a week's daily employee rows minus its
+  shown department cells cannot give back a department cell that mart_emotional_climate_weekly
+  suppressed, the employee rows of a brand's week are all suppressed when any of its department
+  cells is.
 unique_key: [brand_id, stat_date, account_kind]
 indexes: [[brand_id, stat_date]]
 columns:
@@ -22,7 +26,8 @@ columns:
     description: "net sentiment, -100 to 100"
     formula: "(positive - negative) / (positive + negative) x 100; neutral excluded"
     tests: [{range: {min: -100, max: 100}}, finite]
-  is_suppressed: {description: "employee row covering fewer than k employees", tests: [not_null]}
+  is_suppressed: {description: "employee figures withheld (see suppressed_because)", tests: [not_null]}
+  suppressed_because: {description: "fewer than k employees, or protects a suppressed department cell of the week; NULL when shown", tests: [{accepted_values: [fewer than k employees, protects a suppressed department cell]}]}
 */
 WITH days AS (
     SELECT
@@ -39,9 +44,21 @@ WITH days AS (
     GROUP BY a.brand_id, p.publish_date, a.account_kind
 ),
 
+hidden_weeks AS (
+    SELECT DISTINCT brand_id, week_start FROM mart_emotional_climate_weekly WHERE is_suppressed
+),
+
 judged AS (
-    SELECT d.*, d.account_kind = 'employee' AND d.authors < (SELECT privacy_k FROM mart_build) AS is_suppressed
+    SELECT
+        d.*,
+        CASE
+            WHEN d.account_kind <> 'employee' THEN NULL
+            WHEN d.authors < (SELECT privacy_k FROM mart_build) THEN 'fewer than k employees'
+            WHEN h.brand_id IS NOT NULL THEN 'protects a suppressed department cell'
+        END AS suppressed_because
     FROM days d
+    JOIN int_calendar c ON c.date_key = d.stat_date AND c.period = 'week'
+    LEFT JOIN hidden_weeks h ON h.brand_id = d.brand_id AND h.week_start = c.period_start
 )
 
 SELECT
@@ -50,12 +67,13 @@ SELECT
     account_kind,
     authors,
     posts,
-    CASE WHEN NOT is_suppressed THEN positive_posts END AS positive_posts,
-    CASE WHEN NOT is_suppressed THEN neutral_posts END AS neutral_posts,
-    CASE WHEN NOT is_suppressed THEN negative_posts END AS negative_posts,
-    CASE WHEN NOT is_suppressed THEN
+    CASE WHEN suppressed_because IS NULL THEN positive_posts END AS positive_posts,
+    CASE WHEN suppressed_because IS NULL THEN neutral_posts END AS neutral_posts,
+    CASE WHEN suppressed_because IS NULL THEN negative_posts END AS negative_posts,
+    CASE WHEN suppressed_because IS NULL THEN
         CAST(positive_posts - negative_posts AS DOUBLE PRECISION) * 100
         / NULLIF(positive_posts + negative_posts, 0)
     END AS net_sentiment,
-    is_suppressed
+    suppressed_because IS NOT NULL AS is_suppressed,
+    suppressed_because
 FROM judged
