@@ -32,7 +32,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="shengliang", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
-    demo = sub.add_parser("demo", help="run weibo_daily against the local sandbox and print what landed")
+    demo = sub.add_parser(
+        "demo", help="run weibo_daily and wechat_daily against the local sandbox and print the marts' summary"
+    )
     demo.add_argument("--date", type=_date_arg, help="data date YYYY-MM-DD (default: yesterday, Beijing)")
 
     sub.add_parser(
@@ -127,7 +129,16 @@ def _run(args: argparse.Namespace) -> int:
         from warehouse.db import open_warehouse, safe_url
 
         url = settings.warehouse_url()
+        from warehouse.marts import require_built
+
         with open_warehouse(url) as engine:
+            require_built(engine)
+            if not report.has_data(engine, args.date):
+                print(
+                    f"no mart rows for {args.date}: load that date, then run `shengliang marts build`",
+                    file=sys.stderr,
+                )
+                return 1
             print(report.day_summary(engine, args.date, safe_url(url)))
         return 0
     if args.command == "rebuild":
@@ -142,6 +153,8 @@ def _run(args: argparse.Namespace) -> int:
                 f"{counts.engagement_rows} snapshots, {counts.articles} articles, "
                 f"{counts.article_daily_rows} article-days"
             )
+        built = jobs.build_marts()
+        print(f"marts rebuilt: {len(built['models'])} models in {built['seconds']:.1f}s")
         return 0
     if args.command == "db":
         from shengliang import settings
@@ -182,6 +195,8 @@ def _marts(args: argparse.Namespace) -> int:
 
     url = settings.warehouse_url()
     with open_warehouse(url) as engine:
+        if args.action == "test":
+            marts.require_built(engine)
         if args.action == "build":
             result = marts.build_marts(engine, privacy_k=settings.privacy_k(), progress=print)
             for name, kind, rows in result.models:
@@ -199,11 +214,15 @@ def _marts(args: argparse.Namespace) -> int:
 def _metrics(args: argparse.Namespace) -> int:
     from shengliang import metrics, settings
     from warehouse.db import open_warehouse
+    from warehouse.marts import require_built
 
     with open_warehouse(settings.warehouse_url()) as engine:
+        require_built(engine)
         rows = metrics.kpi_rows(engine, args.date, brand=args.brand, period=args.period)
     start = metrics.period_start(args.date, args.period)
     label = args.date.isoformat() if args.period == "day" else f"{args.period} from {start}"
+    if rows and not rows[0]["is_period_complete"]:
+        label += " (not over: data through the latest load)"
     title = f"KPI, {label} (Beijing time){', brand ' + args.brand if args.brand else ''}"
     if not rows:
         print(

@@ -31,7 +31,10 @@ KPI_COLUMNS = (
     "department",
     "period",
     "period_start",
+    "period_end",
+    "is_period_complete",
     "posts",
+    "posts_without_counts",
     "reposts",
     "comments",
     "likes",
@@ -54,11 +57,16 @@ KPI_COLUMNS = (
     "wci_h",
     "wci_p",
     "is_wci_zl_missing",
+    "formula_version",
 )
 FORMULA_NOTE = (
     "BCI: (0.2 ln(posts+1) + 0.8 (0.4 ln(reposts+1) + 0.4 ln(comments+1) + 0.2 ln(likes+1))) x 160, "
     "as republished from Qingbo (version unverified). WCI V14.2; where is_wci_zl_missing, 在看 and "
-    "likes were not collected and count as 0."
+    "likes were not collected and count as 0. engagement_rate: engagement / the authors' followers when "
+    "each post was first read x 100 (a per-post rate). reads, readers and shares: the account's day "
+    "(all its articles, getuserread/getusershare). Where posts_without_counts > 0, engagement and BCI "
+    "are empty: some posts were read after the period. Where is_period_complete is false, the period "
+    "has days after the latest load."
 )
 
 
@@ -80,16 +88,27 @@ def kpi_rows(
     if period == "day":
         source = "mart_account_daily m"
         where = "m.stat_date = :start"
-        period_columns = "'day' AS period, m.stat_date AS period_start"
+        period_columns = (
+            "'day' AS period, m.stat_date AS period_start, m.stat_date AS period_end, "
+            "TRUE AS is_period_complete"
+        )
     else:
         source = "mart_account_period m"
         where = "m.period = :period AND m.period_start = :start"
-        period_columns = "m.period, m.period_start"
-    figures = [c for c in KPI_COLUMNS if c not in ("display_name", "period", "period_start")]
-    select = ", ".join(f"m.{c}" for c in figures)
+        period_columns = "m.period, m.period_start, m.period_end, m.is_period_complete"
+    computed = (
+        "display_name",
+        "period",
+        "period_start",
+        "period_end",
+        "is_period_complete",
+        "formula_version",
+    )
+    select = ", ".join(f"m.{c}" for c in KPI_COLUMNS if c not in computed)
     sql = (
-        f"SELECT {select}, a.display_name, {period_columns} FROM {source} "
-        "JOIN dim_account a ON a.account_key = m.account_key "
+        f"SELECT {select}, a.display_name, {period_columns}, "
+        f"b.bci_formula || '; ' || b.wci_formula AS formula_version FROM {source} "
+        "JOIN dim_account a ON a.account_key = m.account_key CROSS JOIN mart_build b "
         f"WHERE {where} AND (CAST(:brand AS TEXT) IS NULL OR m.brand_id = :brand) "
         "ORDER BY m.brand_id, m.platform, m.account_kind, m.account_key"
     )
@@ -136,6 +155,7 @@ def to_csv(rows: Sequence[dict[str, Any]]) -> bytes:
 
 
 def to_json(rows: Sequence[dict[str, Any]]) -> bytes:
+    """A list of row objects; every row carries formula_version (see FORMULA_NOTE)."""
     return json.dumps(list(rows), ensure_ascii=False, indent=2, default=_json_default).encode("utf-8") + b"\n"
 
 
@@ -209,6 +229,14 @@ def to_table(rows: Sequence[dict[str, Any]], title: str) -> str:
     console = Console(width=200, record=True, file=io.StringIO(), force_terminal=False)
     console.print(table)
     console.print("* WCI with 在看 and likes counted as 0 (not collected).", style="dim")
+    console.print(
+        "rate %: engagement / the authors' followers when each post was first read (per post); reads: the "
+        "account's day, all articles. '-': no figure (no posts, or counts missing: see the CSV's "
+        "posts_without_counts).",
+        style="dim",
+    )
+    if any(not row["is_period_complete"] for row in rows):
+        console.print("The period is not over: it has days after the latest load.", style="bold")
     return console.export_text()
 
 
@@ -216,9 +244,15 @@ def render(rows: Sequence[dict[str, Any]], fmt: str, title: str, output: Path | 
     """Write rows in `fmt` to `output` (or return the text for stdout); returns what to print."""
     if fmt not in FORMATS:
         raise ConfigError(f"--format {fmt!r}: use one of {', '.join(FORMATS)}")
+    if output is not None and not output.parent.is_dir():
+        raise ConfigError(
+            f"--output {output}: the folder {output.parent} does not exist; create it or pick another"
+        )
     if fmt == "xlsx":
         if output is None:
             raise ConfigError("--format xlsx writes a file: give --output FILE.xlsx")
+        if output.suffix.lower() != ".xlsx":
+            raise ConfigError(f"--output {output}: an xlsx file must end in .xlsx (or use --format csv)")
         write_xlsx(rows, output, title)
         return f"wrote {len(rows)} rows to {output}"
     if fmt == "table":

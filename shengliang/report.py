@@ -27,6 +27,27 @@ def _excerpt(value: str | None, width: int = 32) -> str:
     return value if len(value) <= width else value[: width - 1] + "…"
 
 
+def has_data(engine: Engine, data_date: date) -> bool:
+    """Whether the marts hold any account row or run for the date."""
+    with engine.connect() as conn:
+        found = conn.execute(
+            text(
+                "SELECT (SELECT count(*) FROM mart_account_daily WHERE stat_date = :d) "
+                "+ (SELECT count(*) FROM mart_collection_daily WHERE stat_date = :d)"
+            ),
+            {"d": data_date},
+        ).scalar_one()
+    return bool(found)
+
+
+def _pct(value: Any, digits: int = 2) -> str:
+    return "n/a" if value is None else f"{float(value):,.{digits}f}%"
+
+
+def _signed(value: Any) -> str:
+    return "n/a" if value is None else f"{value:+,}"
+
+
 def day_summary(engine: Engine, data_date: date, warehouse: str) -> str:
     """Per brand: collection, every account's KPIs with BCI or WCI, top posts, sentiment, advocacy per
     department and the week's emotional climate; then the terms rising fastest."""
@@ -107,15 +128,23 @@ def _brand_section(conn: Connection, brand: dict[str, Any], day: date, week_star
                 f"BCI {_n(a['bci'], 1)}{late}"
             )
     if wechat:
-        lines.append("  WeChat accounts: articles, reads, read rate, followers (+new/-lost), WCI")
+        lines.append(
+            "  WeChat accounts: articles published that day, the account's reads that day (all articles), "
+            "read rate, followers (new/lost), WCI of that day's articles"
+        )
         for a in wechat:
             note = " (在看 and likes not collected: counted as 0)" if a["is_wci_zl_missing"] else ""
             if a["wci"] is None:
                 note = " (no articles with figures)"
+            moves = (
+                f"+{a['new_followers']:,}/-{a['lost_followers']:,}"
+                if a["new_followers"] is not None and a["lost_followers"] is not None
+                else "n/a"
+            )
             lines.append(
                 f"    {a['display_name']}: {a['articles']} articles, {_n(a['reads'])} reads, "
-                f"{_n(a['read_rate'], 2)}%, {_n(a['followers'])} (+{_n(a['new_followers'])}/"
-                f"-{_n(a['lost_followers'])}), WCI {_n(a['wci'], 1)}{note}"
+                f"read rate {_pct(a['read_rate'])}, followers {_n(a['followers'])} ({moves}), "
+                f"WCI {_n(a['wci'], 1)}{note}"
             )
     top = _rows(
         conn,
@@ -154,10 +183,12 @@ def _brand_section(conn: Connection, brand: dict[str, Any], day: date, week_star
 
 def _advocacy_lines(conn: Connection, brand_id: str, day: date, week_start: date) -> list[str]:
     lines: list[str] = []
-    for label, view, start in (
-        ("day", "mart_advocacy_daily", day),
-        ("week", "mart_advocacy_weekly", week_start),
-    ):
+    week_note = "" if day == week_start + timedelta(days=6) else f", through {day}: the week is not over"
+    periods = (
+        (f"on {day}", "mart_advocacy_daily", day),
+        (f"in the week from {week_start}{week_note}", "mart_advocacy_weekly", week_start),
+    )
+    for label, view, start in periods:
         rows = _rows(
             conn,
             f"SELECT * FROM {view} WHERE brand_id = :b AND stat_date = :d ORDER BY department",
@@ -167,8 +198,8 @@ def _advocacy_lines(conn: Connection, brand_id: str, day: date, week_start: date
         if not rows:
             continue
         lines.append(
-            f"  advocacy, {label} from {start}: department: active advocates / employees (rate), "
-            "reposts of brand posts, reach via employees (upper bound)"
+            f"  advocacy {label}: department: active advocates / employees (rate), "
+            "reposts of brand posts, reach via employees (upper bound: audiences overlap)"
         )
         lines += _department_lines(rows)
     climate = _rows(
@@ -180,8 +211,8 @@ def _advocacy_lines(conn: Connection, brand_id: str, day: date, week_start: date
     )
     if climate:
         lines.append(
-            f"  emotional climate of employee posts, week from {week_start} "
-            "(net sentiment, confidential share):"
+            f"  emotional climate of employee posts in the week from {week_start}{week_note} "
+            "(net sentiment, neutral excluded; share naming a confidential term):"
         )
         for c in climate:
             if c["is_suppressed"]:

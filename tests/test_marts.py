@@ -663,7 +663,9 @@ def test_the_summary_reads_bci_wci_and_advocacy_from_the_marts(loaded) -> None:
         d=DATA_DATE,
     ):
         line = next(line for line in summary.splitlines() if line.strip().startswith(row["display_name"]))
-        if row["platform"] == "weibo":
+        if row["platform"] == "weibo" and row["bci"] is None:
+            assert "BCI n/a" in line and "without counts" in line
+        elif row["platform"] == "weibo":
             assert f"BCI {row['bci']:,.1f}" in line
         elif row["wci"] is None:
             assert "WCI n/a (no articles with figures)" in line
@@ -720,3 +722,27 @@ def test_upgrading_to_0003_keeps_every_row(loaded, tmp_path: Path) -> None:
     assert upgrade(loaded.engine) == ("0002", head_revision())
     assert snapshot() == before
     build_marts(loaded.engine)
+
+
+def test_readers_refuse_marts_never_built_and_bad_outputs(tmp_path: Path, loaded) -> None:
+    from sqlalchemy import create_engine
+
+    from shengliang.settings import ConfigError
+    from warehouse.marts import require_built
+
+    with fresh_warehouse("duckdb", tmp_path) as url:
+        engine = create_engine(url)
+        with pytest.raises(MartError, match="are not built yet: run `shengliang marts build`"):
+            require_built(engine)
+        engine.dispose()
+    require_built(loaded.engine)
+    kpis = metrics.kpi_rows(loaded.engine, DATA_DATE, period="month")
+    # The loaded month goes on after the last loaded day: every row says so.
+    assert kpis and all(r["is_period_complete"] is False for r in kpis)
+    assert all(r["formula_version"].startswith("BCI") and "WCI V14.2" in r["formula_version"] for r in kpis)
+    with pytest.raises(ConfigError, match="must end in .xlsx"):
+        metrics.render(kpis, "xlsx", "KPI", tmp_path / "kpi.csv")
+    with pytest.raises(ConfigError, match="the folder .*missing does not exist"):
+        metrics.render(kpis, "csv", "KPI", tmp_path / "missing" / "kpi.csv")
+    table = metrics.render(kpis, "table", "KPI", None)
+    assert table and "The period is not over" in table

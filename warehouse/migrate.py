@@ -35,7 +35,10 @@ def _config() -> Config:
 
 
 def head_revision() -> str:
-    return ScriptDirectory.from_config(_config()).get_current_head()
+    head = ScriptDirectory.from_config(_config()).get_current_head()
+    if head is None:
+        raise WarehouseError(f"no migrations found in {MIGRATIONS}: the installation is incomplete")
+    return head
 
 
 def current_revision(engine: Engine) -> str | None:

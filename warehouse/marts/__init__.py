@@ -446,3 +446,15 @@ def warehouse_dictionary_markdown() -> str:
     from warehouse.schema import data_dictionary_markdown
 
     return data_dictionary_markdown() + "\n" + marts_dictionary_markdown()
+
+
+def require_built(engine: Engine) -> None:
+    """Refuse to read marts that were never built, with the command that builds them."""
+    with engine.connect() as conn:
+        if _existing_kind(conn, BUILD_TABLE) is None:
+            from warehouse.db import safe_url
+
+            raise MartError(
+                f"the marts of the warehouse at {safe_url(str(engine.url))} are not built yet: run "
+                "`shengliang marts build` (the load DAGs build them after every load)"
+            )
