@@ -114,17 +114,21 @@ def _brand_section(conn: Connection, brand: dict[str, Any], day: date, week_star
     weibo = [a for a in accounts if a["platform"] == "weibo"]
     wechat = [a for a in accounts if a["platform"] == "wechat"]
     if weibo:
-        lines.append("  Weibo accounts: posts, engagement (gain that day), rate, followers (change), BCI")
+        lines.append(
+            "  Weibo accounts: posts published that day, their engagement, engagement gained that day by "
+            "every tracked post, engagement rate per post, followers (change), BCI"
+        )
         for a in weibo:
             who = a["display_name"] + (f" [{a['department']}]" if a["department"] else " [brand]")
             late = (
-                f"; {a['posts_without_counts']} read late, without counts"
+                f" ({a['posts_without_counts']} read later, without counts: no engagement or BCI)"
                 if a["posts_without_counts"]
                 else ""
             )
             lines.append(
-                f"    {who}: {a['posts']} posts, {_n(a['engagement'])} ({_n(a['engagement_gain'])}), "
-                f"{_n(a['engagement_rate'], 2)}%, {_n(a['followers'])} ({_n(a['followers_change'])}), "
+                f"    {who}: {a['posts']} posts, engagement {_n(a['engagement'])}, "
+                f"gain {_n(a['engagement_gain'])}, rate {_pct(a['engagement_rate'])}, "
+                f"followers {_n(a['followers'])} ({_signed(a['followers_change'])}), "
                 f"BCI {_n(a['bci'], 1)}{late}"
             )
     if wechat:
@@ -155,9 +159,10 @@ def _brand_section(conn: Connection, brand: dict[str, Any], day: date, week_star
         d=day,
     )
     if top:
-        lines.append("  top posts by engagement:")
+        lines.append("  top posts tracked that day, by engagement to date (published on):")
         lines += [
-            f"    {t['rank']}. {_n(t['engagement'])}  {t['display_name']}  {_excerpt(t['post_text'])}"
+            f"    {t['rank']}. {_n(t['engagement'])}  {t['display_name']} ({t['publish_date']:%m-%d})  "
+            f"{_excerpt(t['post_text'])}"
             for t in top
         ]
     sentiment = _rows(
@@ -169,7 +174,8 @@ def _brand_section(conn: Connection, brand: dict[str, Any], day: date, week_star
     for s in sentiment:
         if s["is_suppressed"]:
             lines.append(
-                f"  sentiment of {s['account_kind']} posts: suppressed ({s['authors']} authors, below k)"
+                f"  sentiment of {s['account_kind']} posts: suppressed ({s['suppressed_because']}; "
+                f"{s['authors']} authors)"
             )
         else:
             lines.append(
