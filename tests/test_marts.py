@@ -448,6 +448,11 @@ def test_net_sentiment_and_suppression_under_k(loaded, k: int) -> None:
         hidden_weeks = {
             (brand, week) for (brand, _dept, week), cell in expected.items() if cell["is_suppressed"]
         }
+        hidden_weeks |= {
+            (r["brand_id"], r["stat_date"] - timedelta(days=r["stat_date"].weekday()))
+            for r in daily
+            if r["authors"] < k
+        }
         assert daily
         for r in daily:
             week = r["stat_date"] - timedelta(days=r["stat_date"].weekday())
@@ -456,14 +461,14 @@ def test_net_sentiment_and_suppression_under_k(loaded, k: int) -> None:
             assert r["suppressed_because"] == (
                 "fewer than k employees"
                 if few
-                else "protects a suppressed department cell"
+                else "protects a suppressed cell of the week"
                 if (r["brand_id"], week) in hidden_weeks
                 else None
             )
             if r["is_suppressed"]:
                 assert (r["positive_posts"], r["negative_posts"], r["net_sentiment"]) == (None, None, None)
-        # No suppressed department cell can be had back by subtraction: where a brand's week hides
-        # one, none of that week's daily employee figures is shown.
+        # No suppressed cell can be had back by subtraction: where a brand's week hides a department
+        # cell or a day, none of that week's daily employee figures is shown.
         for brand, week in hidden_weeks:
             days = [r for r in daily if r["brand_id"] == brand and 0 <= (r["stat_date"] - week).days < 7]
             assert all(r["positive_posts"] is None for r in days)
@@ -746,3 +751,55 @@ def test_readers_refuse_marts_never_built_and_bad_outputs(tmp_path: Path, loaded
         metrics.render(kpis, "csv", "KPI", tmp_path / "missing" / "kpi.csv")
     table = metrics.render(kpis, "table", "KPI", None)
     assert table and "The period is not over" in table
+
+
+def test_a_quiet_day_cannot_be_recovered_from_the_weeks_department_cells(loaded) -> None:
+    """A day hidden for covering fewer than k employees, in a week whose department cells are all
+    shown: the week's other days are withheld too, so cells minus days gives nothing back."""
+    engine, day, brand = loaded.engine, DAYS[2], "jiguang"
+    before = rows(engine, "SELECT count(*) AS n FROM fct_post")[0]["n"]
+    keep = rows(
+        engine,
+        "SELECT min(p.account_key) AS k FROM fct_post p JOIN dim_account a USING (account_key) "
+        "WHERE a.brand_id = :b AND a.account_kind = 'employee' AND p.publish_date = :d",
+        b=brand,
+        d=day,
+    )[0]["k"]
+    with engine.begin() as conn:  # that day, only one of the brand's employees posted
+        conn.execute(
+            text(
+                "DELETE FROM fct_post WHERE publish_date = :d AND account_key <> :keep AND account_key IN "
+                "(SELECT account_key FROM dim_account WHERE brand_id = :b AND account_kind = 'employee')"
+            ),
+            {"d": day, "keep": keep, "b": brand},
+        )
+    try:
+        build_marts(engine, privacy_k=2)  # every department cell of the week has 2 or more employees
+        week = day - timedelta(days=day.weekday())
+        cells = rows(
+            engine,
+            "SELECT * FROM mart_emotional_climate_weekly WHERE brand_id = :b AND week_start = :w",
+            b=brand,
+            w=week,
+        )
+        assert cells and not any(c["is_suppressed"] for c in cells)
+        days = [
+            r
+            for r in rows(
+                engine,
+                "SELECT * FROM mart_sentiment_daily WHERE brand_id = :b AND account_kind = 'employee'",
+                b=brand,
+            )
+            if 0 <= (r["stat_date"] - week).days < 7
+        ]
+        quiet = next(r for r in days if r["stat_date"] == day)
+        assert quiet["authors"] == 1 and quiet["suppressed_because"] == "fewer than k employees"
+        others = [r for r in days if r["stat_date"] != day]
+        assert others and all(
+            r["suppressed_because"] == "protects a suppressed cell of the week" for r in others
+        )
+        assert all(r["positive_posts"] is None and r["net_sentiment"] is None for r in days)
+    finally:
+        jobs.rebuild("weibo", day)  # the day's posts come back from the lake
+        build_marts(engine)
+    assert rows(engine, "SELECT count(*) AS n FROM fct_post")[0]["n"] == before

@@ -7,10 +7,11 @@ description: >
   Sentiment of the posts of a brand's own accounts by day: counts per label and net sentiment
   (neutral excluded). Rows about employees follow the privacy threshold: a day whose employee posts
   come from fewer than k distinct employees (k in mart_build) has its sentiment figures NULL and
-  is_suppressed true. Complementary suppression: so that a week's daily employee rows minus its
-  shown department cells cannot give back a department cell that mart_emotional_climate_weekly
-  suppressed, the employee rows of a brand's week are all suppressed when any of its department
-  cells is.
+  is_suppressed true. Complementary suppression: the employee rows of a brand's ISO week are shown
+  all or none. They are all withheld when any of them covers fewer than k employees, or when
+  mart_emotional_climate_weekly suppresses a department cell of that week; otherwise the week's
+  department cells minus its shown days, or its days minus the shown departments, would give a
+  hidden value back.
 unique_key: [brand_id, stat_date, account_kind]
 indexes: [[brand_id, stat_date]]
 columns:
@@ -27,7 +28,7 @@ columns:
     formula: "(positive - negative) / (positive + negative) x 100; neutral excluded"
     tests: [{range: {min: -100, max: 100}}, finite]
   is_suppressed: {description: "employee figures withheld (see suppressed_because)", tests: [not_null]}
-  suppressed_because: {description: "fewer than k employees, or protects a suppressed department cell of the week; NULL when shown", tests: [{accepted_values: [fewer than k employees, protects a suppressed department cell]}]}
+  suppressed_because: {description: "fewer than k employees, or protects a suppressed cell of the same week; NULL when shown", tests: [{accepted_values: [fewer than k employees, protects a suppressed cell of the week]}]}
 */
 WITH days AS (
     SELECT
@@ -44,8 +45,17 @@ WITH days AS (
     GROUP BY a.brand_id, p.publish_date, a.account_kind
 ),
 
+weeks AS (
+    SELECT d.*, c.period_start AS week_start
+    FROM days d
+    JOIN int_calendar c ON c.date_key = d.stat_date AND c.period = 'week'
+),
+
 hidden_weeks AS (
-    SELECT DISTINCT brand_id, week_start FROM mart_emotional_climate_weekly WHERE is_suppressed
+    SELECT brand_id, week_start FROM mart_emotional_climate_weekly WHERE is_suppressed
+    UNION
+    SELECT brand_id, week_start FROM weeks
+    WHERE account_kind = 'employee' AND authors < (SELECT privacy_k FROM mart_build)
 ),
 
 judged AS (
@@ -54,11 +64,10 @@ judged AS (
         CASE
             WHEN d.account_kind <> 'employee' THEN NULL
             WHEN d.authors < (SELECT privacy_k FROM mart_build) THEN 'fewer than k employees'
-            WHEN h.brand_id IS NOT NULL THEN 'protects a suppressed department cell'
+            WHEN h.brand_id IS NOT NULL THEN 'protects a suppressed cell of the week'
         END AS suppressed_because
-    FROM days d
-    JOIN int_calendar c ON c.date_key = d.stat_date AND c.period = 'week'
-    LEFT JOIN hidden_weeks h ON h.brand_id = d.brand_id AND h.week_start = c.period_start
+    FROM weeks d
+    LEFT JOIN hidden_weeks h ON h.brand_id = d.brand_id AND h.week_start = d.week_start
 )
 
 SELECT
