@@ -21,7 +21,7 @@ columns:
   period_start: {description: "first day of the period (Monday, or the 1st)", tests: [not_null]}
   period_end: {description: "last day of the period", tests: [not_null]}
   period_days: {description: "d: days in the period", tests: [not_null]}
-  is_period_complete: {description: "every day of the period is on or before the platform's latest loaded date", tests: [not_null]}
+  is_period_complete: {description: "every day of the period is on or before the platform's latest date with an account read completely", tests: [not_null]}
   posts: {description: "Weibo posts published in the period", tests: [{range: {min: 0}}]}
   reposts: {description: "sum of the posts' reposts (NULL while posts_without_counts > 0)", tests: [{range: {min: 0}}]}
   comments: {description: "sum of the posts' comments (NULL while posts_without_counts > 0)", tests: [{range: {min: 0}}]}
@@ -69,7 +69,7 @@ columns:
   wci: {description: "WCI V14.2 (WeChat accounts; NULL for a period without articles with figures)", formula: "(0.6 O + 0.2 A + 0.1 H + 0.1 P)^2 x 1.2 x 10", tests: [finite, {range: {min: 0}}]}
 */
 WITH latest AS (
-    SELECT platform, MAX(data_date) AS latest_date FROM etl_account_run GROUP BY platform
+    SELECT platform, MAX(data_date) AS latest_date FROM etl_account_run WHERE status = 'ok' GROUP BY platform
 )
 
 SELECT
