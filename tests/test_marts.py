@@ -803,3 +803,27 @@ def test_a_quiet_day_cannot_be_recovered_from_the_weeks_department_cells(loaded)
         jobs.rebuild("weibo", day)  # the day's posts come back from the lake
         build_marts(engine)
     assert rows(engine, "SELECT count(*) AS n FROM fct_post")[0]["n"] == before
+
+
+def test_inherited_columns_come_from_the_named_model(tmp_path: Path) -> None:
+    models = {m.name: m for m in load_models()}
+    daily, source = models["mart_account_daily"], models["int_account_period"]
+    assert daily.column("bci") == source.column("bci") and "ln(posts + 1)" in str(
+        source.column("bci_w1").formula
+    )
+    header = (
+        "/*\nname: {name}\nmaterialized: view\ngrain: one row per x\ndescription: d\n"
+        "{extra}columns:\n  {column}: inherit\n*/\nSELECT 1"
+    )
+    orphan = tmp_path / "orphan.sql"
+    orphan.write_text(header.format(name="orphan", extra="", column="bci"), encoding="utf-8")
+    with pytest.raises(MartError, match="column bci: 'inherit' needs columns_from"):
+        parse_model(orphan)
+    orphan.write_text(
+        header.format(name="orphan", extra="columns_from: int_account_period\n", column="nonsense"),
+        encoding="utf-8",
+    )
+    for model in models.values():
+        (tmp_path / model.path.name).write_text(model.path.read_text(encoding="utf-8"), encoding="utf-8")
+    with pytest.raises(MartError, match="column nonsense: int_account_period has no such column"):
+        load_models(tmp_path)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -30,6 +30,7 @@ BUILD_TABLE = "mart_build"
 DEFAULT_PRIVACY_K = 5
 BCI_FORMULA = "BCI (Qingbo, as republished; version unverified)"
 WCI_FORMULA = "WCI V14.2 (Qingbo)"
+INHERIT = "\x00inherit"  # placeholder description of a column written `inherit`
 TEST_KINDS = ("not_null", "range", "finite", "relationships", "accepted_values")
 
 
@@ -83,6 +84,7 @@ class Model:
     depends_on: tuple[str, ...] = ()
     indexes: tuple[tuple[str, ...], ...] = ()
     formula_version: str | None = None
+    columns_from: str | None = None
 
     def column(self, name: str) -> ColumnSpec:
         for column in self.columns:
@@ -143,10 +145,16 @@ def parse_model(path: Path) -> Model:
     if header["materialized"] not in ("table", "view"):
         raise _fail(path, f"materialized is {header['materialized']!r}; use table or view")
     columns = []
+    columns_from = header.get("columns_from")
     for name, spec in header["columns"].items():
+        if spec == "inherit":
+            if not columns_from:
+                raise _fail(path, f"column {name}: 'inherit' needs columns_from: <model> in the header")
+            columns.append(ColumnSpec(str(name), INHERIT))
+            continue
         spec = spec or {}
         if not isinstance(spec, dict) or not spec.get("description"):
-            raise _fail(path, f"column {name}: give it a description")
+            raise _fail(path, f"column {name}: give it a description (or write `inherit` with columns_from)")
         tests = tuple(_parse_test(path, str(name), test) for test in spec.get("tests") or ())
         columns.append(ColumnSpec(str(name), str(spec["description"]).strip(), spec.get("formula"), tests))
     unique_key = tuple(header.get("unique_key") or ())
@@ -167,6 +175,7 @@ def parse_model(path: Path) -> Model:
         depends_on=tuple(header.get("depends_on") or ()),
         indexes=tuple(tuple(index) for index in header.get("indexes") or ()),
         formula_version=header.get("formula_version"),
+        columns_from=columns_from,
     )
 
 
@@ -195,9 +204,30 @@ def _parse_test(path: Path, column: str, test: Any) -> DataTest:
     return DataTest(kind, target=options)
 
 
+def _inherit_columns(model: Model, models: dict[str, Model]) -> Model:
+    """Columns written `inherit` take their description, formula and tests from `columns_from`."""
+    if not model.columns_from:
+        return model
+    source = models.get(model.columns_from)
+    if source is None:
+        raise _fail(model.path, f"columns_from names {model.columns_from!r}, which is not a model here")
+    resolved = []
+    for column in model.columns:
+        if column.description == INHERIT:
+            try:
+                column = replace(source.column(column.name), name=column.name)
+            except KeyError:
+                raise _fail(
+                    model.path, f"column {column.name}: {source.name} has no such column to inherit from"
+                ) from None
+        resolved.append(column)
+    return replace(model, columns=tuple(resolved))
+
+
 def load_models(folder: Path = MARTS_DIR) -> list[Model]:
     """Every model in the folder, in build order (a model after those it selects from)."""
     models = {m.name: m for m in (parse_model(p) for p in sorted(folder.glob("*.sql")))}
+    models = {name: _inherit_columns(model, models) for name, model in models.items()}
     for model in models.values():
         for dependency in model.depends_on:
             if dependency not in models:

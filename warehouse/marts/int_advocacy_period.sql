@@ -16,7 +16,7 @@ columns:
   department: {description: "department of the employees", tests: [not_null]}
   period: {description: "day, week or month", tests: [not_null]}
   period_start: {description: "first day of the period", tests: [not_null]}
-  employees: {description: "employee accounts registered (read) in the period", tests: [not_null, {range: {min: 0}}]}
+  employees: {description: "employee accounts registered in the period (from their first to their last day in the warehouse)", tests: [not_null, {range: {min: 0}}]}
   active_advocates: {description: "employees who reposted a brand post in the period", tests: [not_null, {range: {min: 0}}]}
   active_advocate_rate:
     description: "participation of the department, %"
