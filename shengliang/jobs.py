@@ -139,7 +139,7 @@ def build_marts() -> dict[str, Any]:
     from warehouse import marts
 
     with open_warehouse(paths.warehouse_url()) as engine:
-        result = marts.build_marts(engine, privacy_k=paths.privacy_k(), progress=log.info)
+        result = marts.build_marts(engine, privacy_k=paths.privacy_k(), progress=log.debug)
     log.info(
         "built %d marts in %.1fs in %s", len(result.models), result.seconds, safe_url(paths.warehouse_url())
     )
