@@ -13,7 +13,7 @@ indexes: [[brand_id, period, period_start]]
 columns:
   account_key: {description: "see dim_account", tests: [not_null, {relationships: dim_account.account_key}]}
   platform: {description: "weibo or wechat", tests: [not_null]}
-  brand_id: {description: "brand of the account", tests: [not_null]}
+  brand_id: {description: "brand of the account", tests: [not_null, {relationships: dim_brand.brand_id}]}
   account_kind: {description: "brand or employee", tests: [not_null]}
   department: {description: "employees only"}
   period: {description: "day, week or month", tests: [not_null]}

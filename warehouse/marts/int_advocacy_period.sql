@@ -12,7 +12,7 @@ description: >
   repost there): audiences overlap, so it is an upper bound. Activity counts are not suppressed.
 unique_key: [brand_id, department, period, period_start]
 columns:
-  brand_id: {description: "brand", tests: [not_null]}
+  brand_id: {description: "brand", tests: [not_null, {relationships: dim_brand.brand_id}]}
   department: {description: "department of the employees", tests: [not_null]}
   period: {description: "day, week or month", tests: [not_null]}
   period_start: {description: "first day of the period", tests: [not_null]}

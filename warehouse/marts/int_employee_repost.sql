@@ -12,7 +12,7 @@ indexes: [[brand_id, publish_date]]
 columns:
   post_id: {description: "the repost", tests: [not_null]}
   account_key: {description: "the reposting employee", tests: [not_null, {relationships: dim_account.account_key}]}
-  brand_id: {description: "brand of both accounts", tests: [not_null]}
+  brand_id: {description: "brand of both accounts", tests: [not_null, {relationships: dim_brand.brand_id}]}
   department: {description: "the employee's department", tests: [not_null]}
   publish_date: {description: "Beijing date of the repost", tests: [not_null]}
   published_at: {description: "UTC time of the repost", tests: [not_null]}

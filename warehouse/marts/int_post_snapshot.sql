@@ -11,7 +11,7 @@ indexes: [[account_key, snapshot_date]]
 columns:
   post_id: {description: "Weibo post idstr", tests: [not_null]}
   account_key: {description: "author", tests: [not_null, {relationships: dim_account.account_key}]}
-  brand_id: {description: "the author's brand", tests: [not_null]}
+  brand_id: {description: "the author's brand", tests: [not_null, {relationships: dim_brand.brand_id}]}
   account_kind: {description: "brand or employee", tests: [not_null]}
   publish_date: {description: "Beijing date of publishing", tests: [not_null]}
   snapshot_date: {description: "Beijing date of the snapshot", tests: [not_null]}

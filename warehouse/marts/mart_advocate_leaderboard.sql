@@ -10,7 +10,7 @@ description: >
 unique_key: [account_key, period, period_start]
 indexes: [[brand_id, period, period_start]]
 columns:
-  brand_id: {description: "brand", tests: [not_null]}
+  brand_id: {description: "brand", tests: [not_null, {relationships: dim_brand.brand_id}]}
   period: {description: "week or month", tests: [not_null, {accepted_values: [week, month]}]}
   period_start: {description: "first day of the period", tests: [not_null]}
   account_key: {description: "the employee", tests: [not_null, {relationships: dim_account.account_key}]}

@@ -12,7 +12,7 @@ indexes: [[brand_id, publish_date]]
 columns:
   post_id: {description: "the brand post", tests: [not_null]}
   account_key: {description: "the brand account", tests: [not_null, {relationships: dim_account.account_key}]}
-  brand_id: {description: "brand", tests: [not_null]}
+  brand_id: {description: "brand", tests: [not_null, {relationships: dim_brand.brand_id}]}
   publish_date: {description: "Beijing date of publishing", tests: [not_null]}
   employee_reposts: {description: "reposts of it by the brand's employees", tests: [not_null, {range: {min: 0}}]}
   reposting_employees: {description: "distinct employees who reposted it", tests: [not_null, {range: {min: 0}}]}

@@ -8,7 +8,7 @@ description: >
   each date). Without it a dip in the figures cannot be told from a collection gap.
 unique_key: [brand_id, platform, stat_date]
 columns:
-  brand_id: {description: "brand", tests: [not_null]}
+  brand_id: {description: "brand", tests: [not_null, {relationships: dim_brand.brand_id}]}
   platform: {description: "weibo or wechat", tests: [not_null, {accepted_values: [weibo, wechat]}]}
   stat_date: {description: "the run's data date", tests: [not_null]}
   accounts_registered: {description: "accounts of the brand on the platform in dim_account", tests: [not_null, {range: {min: 0}}]}

@@ -10,7 +10,7 @@ description: >
 unique_key: [brand_id, stat_date, reposting_department, original_group]
 indexes: [[brand_id, stat_date]]
 columns:
-  brand_id: {description: "brand", tests: [not_null]}
+  brand_id: {description: "brand", tests: [not_null, {relationships: dim_brand.brand_id}]}
   stat_date: {description: "Beijing date of the reposts", tests: [not_null]}
   reposting_department: {description: "department of the reposting employees", tests: [not_null]}
   original_group: {description: "department of the original's author, or 品牌账号", tests: [not_null]}

@@ -13,7 +13,7 @@ description: >
 unique_key: [brand_id, department, week_start]
 indexes: [[brand_id, week_start]]
 columns:
-  brand_id: {description: "brand", tests: [not_null]}
+  brand_id: {description: "brand", tests: [not_null, {relationships: dim_brand.brand_id}]}
   department: {description: "department", tests: [not_null]}
   week_start: {description: "Monday of the ISO week", tests: [not_null]}
   employees_posting: {description: "distinct employees with posts that week", tests: [not_null, {range: {min: 1}}]}

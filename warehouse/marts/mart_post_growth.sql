@@ -12,7 +12,7 @@ indexes: [[brand_id, publish_date], [post_id]]
 columns:
   post_id: {description: "Weibo post idstr", tests: [not_null]}
   account_key: {description: "author", tests: [not_null, {relationships: dim_account.account_key}]}
-  brand_id: {description: "the author's brand", tests: [not_null]}
+  brand_id: {description: "the author's brand", tests: [not_null, {relationships: dim_brand.brand_id}]}
   account_kind: {description: "brand or employee", tests: [not_null]}
   publish_date: {description: "Beijing date of publishing", tests: [not_null]}
   age_days: {description: "whole days since the publish date", tests: [not_null, {range: {min: 0}}]}

@@ -15,7 +15,7 @@ description: >
 unique_key: [brand_id, stat_date, account_kind]
 indexes: [[brand_id, stat_date]]
 columns:
-  brand_id: {description: "brand", tests: [not_null]}
+  brand_id: {description: "brand", tests: [not_null, {relationships: dim_brand.brand_id}]}
   stat_date: {description: "Beijing publish date", tests: [not_null]}
   account_kind: {description: "brand or employee", tests: [not_null, {accepted_values: [brand, employee]}]}
   authors: {description: "distinct accounts with posts that day", tests: [not_null, {range: {min: 1}}]}

@@ -10,7 +10,7 @@ description: >
 unique_key: [brand_id, stat_date, ranking, rank]
 indexes: [[brand_id, stat_date]]
 columns:
-  brand_id: {description: "brand", tests: [not_null]}
+  brand_id: {description: "brand", tests: [not_null, {relationships: dim_brand.brand_id}]}
   stat_date: {description: "Beijing date of the snapshot", tests: [not_null]}
   ranking: {description: "engagement, engagement_gain (Weibo) or reads (WeChat)", tests: [not_null, {accepted_values: [engagement, engagement_gain, reads]}]}
   rank: {description: "1 = top", tests: [not_null, {range: {min: 1, max: 10}}]}
