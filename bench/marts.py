@@ -59,16 +59,16 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np  # noqa: E402
-import psycopg  # noqa: E402
 import pyarrow as pa  # noqa: E402
+from load import drop_postgres, fresh_postgres  # noqa: E402  (bench/load.py, beside this file)
 from rich.console import Console  # noqa: E402
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn  # noqa: E402
 from rich.table import Table as RichTable  # noqa: E402
-from sqlalchemy import Engine, bindparam, make_url, text  # noqa: E402
+from sqlalchemy import Engine, bindparam, text  # noqa: E402
 
 from warehouse.db import create_warehouse_engine  # noqa: E402
 from warehouse.load import ACCOUNT_DAILY_FILL, ARTICLE_DAILY_FILL, bulk_insert, date_rows, upsert  # noqa: E402
-from warehouse.marts import build_marts, load_models, render, test_marts  # noqa: E402
+from warehouse.marts import build_marts, load_models, test_marts  # noqa: E402
 from warehouse.migrate import upgrade_url  # noqa: E402
 from warehouse.schema import (  # noqa: E402
     dim_account,
@@ -1050,7 +1050,7 @@ def step_explain(url: str, args: argparse.Namespace, console: Console) -> dict[s
         name = name.strip()
         if name not in models:
             raise SystemExit(f"--explain {name!r}: not a model; models: {', '.join(models)}")
-        sql = render(models[name].sql, engine.dialect.name)
+        sql = models[name].sql
         prefix = "EXPLAIN (ANALYZE, BUFFERS) " if engine.dialect.name == "postgresql" else "EXPLAIN ANALYZE "
         with console.status(f"EXPLAIN ANALYZE {name} ..."), engine.connect() as conn:
             result = conn.execute(text(prefix + sql)).all()
@@ -1099,24 +1099,6 @@ def run_child(step: str, url: str, args: argparse.Namespace) -> dict[str, Any]:
 
 
 # --- databases and the report ------------------------------------------------------------------------
-
-
-def fresh_postgres(admin_url: str) -> tuple[str, str]:
-    admin = make_url(admin_url)
-    name = f"shengliang_bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(
-        host=admin.host, port=admin.port or 5432, user=admin.username, dbname=admin.database, autocommit=True
-    ) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return admin.set(database=name).render_as_string(hide_password=False), name
-
-
-def drop_postgres(admin_url: str, name: str) -> None:
-    admin = make_url(admin_url)
-    with psycopg.connect(
-        host=admin.host, port=admin.port or 5432, user=admin.username, dbname=admin.database, autocommit=True
-    ) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def _mb(value: float | None) -> str:

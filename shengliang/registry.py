@@ -106,20 +106,28 @@ def _fail(path: Path, where: str, problem: str, fix: str) -> RegistryError:
     return RegistryError(f"{path}: {where}: {problem}. {fix}")
 
 
+def read_yaml_file(path: Path, error: type[ShengliangError], missing: str) -> Any:
+    """A configuration file's YAML document; a missing file or bad YAML is one `error` naming the file
+    (and the line), with `missing` saying what the file is and how to create it."""
+    if not path.exists():
+        raise error(f"{path}: {missing}")
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as problem:
+        mark = getattr(problem, "problem_mark", None)
+        at = f"line {mark.line + 1}" if mark else "somewhere"
+        raise error(f"{path}: not valid YAML at {at}: {getattr(problem, 'problem', problem)}") from None
+
+
 def load_registry(path: Path, *, lookup: SecretLookup | None = env_lookup) -> Registry:
     """Read and validate the registry. With `lookup`, every token reference must resolve."""
     path = Path(path)
-    if not path.exists():
-        raise RegistryError(
-            f"{path}: the account registry does not exist. Create it (see config/accounts.yml) "
-            "or point SHENGLIANG_ACCOUNTS at it."
-        )
-    try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        at = f"line {mark.line + 1}" if mark else "somewhere"
-        raise RegistryError(f"{path}: not valid YAML at {at}: {getattr(error, 'problem', error)}") from None
+    document = read_yaml_file(
+        path,
+        RegistryError,
+        "the account registry does not exist. Create it (see config/accounts.yml) "
+        "or point SHENGLIANG_ACCOUNTS at it.",
+    )
     if not isinstance(document, dict) or not isinstance(document.get("accounts"), list):
         raise _fail(path, "top level", "no 'accounts:' list", "Add 'brands:' and 'accounts:' lists.")
     brands = _load_brands(path, document.get("brands") or [])

@@ -13,9 +13,9 @@ from datetime import time
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from shengliang.registry import read_yaml_file
 from shengliang.settings import ConfigError
 
 SECTIONS = (
@@ -185,19 +185,11 @@ def _where(location: Iterable[int | str]) -> str:
 def load_report_config(path: Path, known_brands: Iterable[str]) -> dict[str, BrandDelivery]:
     """Read and validate the report configuration against the brands of the account registry."""
     path = Path(path)
-    if not path.exists():
-        raise ReportConfigError(
-            f"{path}: the report configuration does not exist. Copy config/reports.yml and point "
-            "SHENGLIANG_REPORTS at it."
-        )
-    try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        at = f"line {mark.line + 1}" if mark else "somewhere"
-        raise ReportConfigError(
-            f"{path}: not valid YAML at {at}: {getattr(error, 'problem', error)}"
-        ) from None
+    document = read_yaml_file(
+        path,
+        ReportConfigError,
+        "the report configuration does not exist. Copy config/reports.yml there and list your brands.",
+    )
     try:
         parsed = ReportsFile.model_validate(document or {})
     except ValidationError as error:

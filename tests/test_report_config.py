@@ -103,7 +103,7 @@ def test_a_mistake_is_one_message_naming_the_file_the_entry_and_the_fix(
 
 
 def test_a_missing_or_broken_file_says_so(tmp_path: Path) -> None:
-    with pytest.raises(ReportConfigError, match="does not exist. Copy config/reports.yml"):
+    with pytest.raises(ReportConfigError, match="does not exist. Copy config/reports.yml there"):
         load_report_config(tmp_path / "none.yml", BRANDS)
     broken = tmp_path / "broken.yml"
     broken.write_text("defaults: [\n", encoding="utf-8")

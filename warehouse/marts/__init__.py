@@ -2,8 +2,8 @@
 
 A model file opens with a YAML header in a `/* ... */` comment (name, materialized, grain,
 description, unique_key, columns with their descriptions, formulas and data tests); the SQL after it
-is one SELECT, a chain of CTEs. The same SQL serves DuckDB and PostgreSQL; the few differences
-between the two live in `DIALECT_MACROS` below, written `{{ name(args) }}` in the SQL.
+is one SELECT, a chain of CTEs, in the SQL that DuckDB and PostgreSQL share; the one difference the
+runner needs (the data tests' finite check) is `_is_not_finite` below.
 
 `build_marts` replaces every model in one transaction (tables are rebuilt, views recreated), so
 readers see the old marts or the new ones, never half of them, and a build run twice gives the same
@@ -118,7 +118,6 @@ class BuildResult:
 
 
 _HEADER = re.compile(r"\A\s*/\*(.*?)\*/", re.S)
-_MACRO = re.compile(r"\{\{\s*(\w+)\((.*?)\)\s*\}\}", re.S)
 
 
 def _fail(path: Path, problem: str) -> MartError:
@@ -261,31 +260,11 @@ def load_models(folder: Path = MARTS_DIR) -> list[Model]:
 # --- dialect differences: the only place the SQL of the two backends differs ----------------------
 
 
-def _median(dialect: str, value: str) -> str:
-    # Both have the ordered-set aggregate; DuckDB's median() is the same, PostgreSQL has no median().
-    return f"percentile_cont(0.5) WITHIN GROUP (ORDER BY {value})"
-
-
 def _is_not_finite(dialect: str, value: str) -> str:
+    """The data tests' check for infinities and NaN (the models themselves are plain shared SQL)."""
     if dialect == "duckdb":
         return f"(isinf({value}) OR isnan({value}))"
     return f"({value} IN ('Infinity'::float8, '-Infinity'::float8, 'NaN'::float8))"
-
-
-DIALECT_MACROS: dict[str, Callable[..., str]] = {
-    "median": _median,
-    "is_not_finite": _is_not_finite,
-}
-
-
-def render(sql: str, dialect: str) -> str:
-    def expand(match: re.Match[str]) -> str:
-        name, args = match.group(1), [a.strip() for a in match.group(2).split(",")] if match.group(2) else []
-        if name not in DIALECT_MACROS:
-            raise MartError(f"unknown macro {{{{ {name}() }}}}; known: {', '.join(DIALECT_MACROS)}")
-        return DIALECT_MACROS[name](dialect, *args)
-
-    return _MACRO.sub(expand, sql)
 
 
 # --- build ----------------------------------------------------------------------------------------
@@ -338,7 +317,7 @@ def build_marts(
         for position, model in enumerate(models, start=1):
             if progress:
                 progress(f"[{position}/{len(models)}] {model.name} ({model.materialized})")
-            sql = render(model.sql, dialect)
+            sql = model.sql
             try:
                 if model.materialized == "view":
                     conn.execute(text(f"CREATE VIEW {model.name} AS {sql}"))

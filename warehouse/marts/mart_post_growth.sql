@@ -38,7 +38,7 @@ benchmark AS (
         t.account_key,
         t.age_days,
         t.publish_date,
-        {{ median(earlier.engagement) }} AS benchmark_engagement,
+        percentile_cont(0.5) WITHIN GROUP (ORDER BY earlier.engagement) AS benchmark_engagement,
         COUNT(*) AS benchmark_posts
     FROM targets t
     JOIN int_post_snapshot earlier
