@@ -9,7 +9,8 @@ Reads every registered Weibo account for one day (Beijing time) and loads the wa
 3. **transform**: clean, segment and shape the day's rows from the lake;
 4. **load** (pool `warehouse_writer`, one slot): one idempotent transaction;
 5. **build_marts** and **test_marts** (same pool): rebuild the metric marts from the facts and run
-   their data tests;
+   their data tests; test_marts then emits the asset `shengliang-warehouse-weibo` (extra: the data
+   date), which schedules the daily_report DAG;
 6. **check**: fail the run, after the load, if accounts must re-authorize.
 
 The data date is the Beijing date of the run's data interval start. Backfill with
@@ -25,9 +26,15 @@ import pendulum
 from airflow.sdk import dag, task
 from airflow.timetables.interval import CronDataIntervalTimetable
 
-from shengliang.airflow_glue import airflow_secret_lookup, data_date_of, fail_fast_on_config_errors
+from shengliang.airflow_glue import (
+    airflow_secret_lookup,
+    data_date_of,
+    fail_fast_on_config_errors,
+    warehouse_asset,
+)
 
 PLATFORM = "weibo"
+LOADED = warehouse_asset(PLATFORM)
 WEIBO_API_POOL = "weibo_api"
 WAREHOUSE_POOL = "warehouse_writer"
 
@@ -95,13 +102,16 @@ def weibo_daily():
         with fail_fast_on_config_errors():
             return jobs.build_marts()
 
-    @task(pool=WAREHOUSE_POOL, retries=0)
-    def test_marts(built: dict) -> int:
-        """Run the marts' data tests; a failure names the model, the test and the offending rows."""
+    @task(pool=WAREHOUSE_POOL, retries=0, outlets=[LOADED])
+    def test_marts(built: dict, data_interval_start=None, outlet_events=None) -> int:
+        """Run the marts' data tests; a failure names the model, the test and the offending rows. Then
+        emit the warehouse asset of the date, which the daily_report DAG waits for."""
         from shengliang import jobs
 
         with fail_fast_on_config_errors():
-            return jobs.test_marts()
+            tested = jobs.test_marts()
+        outlet_events[LOADED].extra = {"data_date": data_date_of(data_interval_start).isoformat()}
+        return tested
 
     @task(retries=0)
     def check(results: list[list[dict]], tested: int, data_interval_start=None) -> list[str]:

@@ -22,6 +22,17 @@ def fail_fast_on_config_errors() -> Iterator[None]:
         raise AirflowFailException(str(error)) from None
 
 
+# Emitted by each platform's DAG once the date's load is in the warehouse and its marts are built and
+# tested; the daily_report DAG runs when both have been (or at its deadline). extra: {"data_date": ...}.
+WAREHOUSE_ASSET_NAMES = {"weibo": "shengliang-warehouse-weibo", "wechat": "shengliang-warehouse-wechat"}
+
+
+def warehouse_asset(platform: str):
+    from airflow.sdk import Asset
+
+    return Asset(WAREHOUSE_ASSET_NAMES[platform])
+
+
 def data_date_of(data_interval_start: datetime) -> date:
     """A run's data date: the Beijing calendar date its data interval starts on."""
     return data_interval_start.astimezone(BEIJING).date()

@@ -44,6 +44,18 @@ def build_parser() -> argparse.ArgumentParser:
     summary = sub.add_parser("summary", help="print what the warehouse holds for one date")
     summary.add_argument("--date", type=_date_arg, required=True)
 
+    report = sub.add_parser(
+        "report", help="render the daily report of a date per brand (data/reports/<date>/); --send delivers"
+    )
+    report.add_argument("--date", type=_date_arg, required=True, help="data date YYYY-MM-DD")
+    report.add_argument("--brand", action="append", help="only this brand (repeatable; default: all)")
+    report.add_argument(
+        "--send",
+        action="store_true",
+        help="deliver by e-mail (Airflow connection smtp_default) and to the robots of config/reports.yml",
+    )
+    report.add_argument("--smtp-conn-id", default="smtp_default", help=argparse.SUPPRESS)
+
     rebuild = sub.add_parser("rebuild", help="rebuild dates in the warehouse from the raw lake, no API calls")
     rebuild.add_argument("--from", dest="start", type=_date_arg, required=True)
     rebuild.add_argument("--to", dest="end", type=_date_arg)
@@ -141,6 +153,8 @@ def _run(args: argparse.Namespace) -> int:
                 return 1
             print(report.day_summary(engine, args.date, safe_url(url)))
         return 0
+    if args.command == "report":
+        return _report(args)
     if args.command == "rebuild":
         from shengliang import jobs
 
@@ -186,6 +200,24 @@ def _run(args: argparse.Namespace) -> int:
         print(f"wrote {path}")
         return 0
     raise AssertionError(args.command)
+
+
+def _report(args: argparse.Namespace) -> int:
+    from shengliang import reporting, settings
+    from warehouse.db import open_warehouse
+
+    with open_warehouse(settings.warehouse_url()) as engine:
+        run = reporting.render_reports(engine, args.date, brands=args.brand)
+        print(f"daily report for {args.date}:")
+        print("\n".join(reporting.describe(run)))
+        if run.config_error is not None:
+            print(f"configuration: {run.config_error}", file=sys.stderr)
+        if not args.send:
+            return 0 if run.config_error is None else 2
+        delivered = reporting.deliver_reports(engine, run, smtp_conn_id=args.smtp_conn_id)
+    for brand_id, channels in delivered.items():
+        print(f"  sent {brand_id}: {', '.join(channels) or 'no channel configured'}")
+    return 0
 
 
 def _marts(args: argparse.Namespace) -> int:

@@ -80,11 +80,12 @@ def airflow_output_to(log_path: Path) -> Iterator[None]:
 def run_demo(data_date: date | None) -> int:
     from sandbox.server import SandboxServer
     from shengliang.report import day_summary
+    from shengliang.reporting import describe, render_reports
     from warehouse.db import open_warehouse, safe_url
 
     data_date = data_date or yesterday_in_beijing()
     started = clock.monotonic()
-    print(f"[1/4] preparing Airflow (metadata DB under {settings.data_dir() / 'airflow'})", flush=True)
+    print(f"[1/5] preparing Airflow (metadata DB under {settings.data_dir() / 'airflow'})", flush=True)
     home = use_project_airflow()
     airflow_log = home / "demo.log"
     with airflow_output_to(airflow_log):
@@ -96,29 +97,33 @@ def run_demo(data_date: date | None) -> int:
         os.environ.update(sandbox_environment(server))
         _check_configuration()
         print(
-            f"[2/4] sandbox on {server.base_url}: {len(server.world.accounts)} Weibo accounts, "
+            f"[2/5] sandbox on {server.base_url}: {len(server.world.accounts)} Weibo accounts, "
             f"{len(server.wechat_world.apps)} WeChat Official Accounts",
             flush=True,
         )
         for dag_id in ("weibo_daily", "wechat_daily"):
-            print(f"[3/4] running DAG {dag_id} for {data_date} (Beijing time); Airflow's log: {airflow_log}")
+            print(f"[3/5] running DAG {dag_id} for {data_date} (Beijing time); Airflow's log: {airflow_log}")
             with airflow_output_to(airflow_log):
                 states[dag_id] = run_dag(dag_id, data_date)
         calls = calls_by_platform(dict(server.call_counts))
 
     url = settings.warehouse_url()
     run_states = ", ".join(f"{dag_id} {state}" for dag_id, state in states.items())
-    print(f"[4/4] summary (DAG runs: {run_states})", flush=True)
+    print(f"[4/5] summary (DAG runs: {run_states})", flush=True)
     if any(state != "success" for state in states.values()):
         print(f"  A run failed; the reason is in {airflow_log}. What the warehouse holds for the date:")
     print(flush=True)
     with open_warehouse(url) as engine:
         print(day_summary(engine, data_date, safe_url(url)))
+        run = render_reports(engine, data_date)
     print(_calls_line("Weibo", calls["weibo"]))
     print(_calls_line("WeChat", calls["wechat"]))
     print(
         f"KPI table: .venv/bin/shengliang metrics --date {data_date}  (--format csv|xlsx|json --output FILE)"
     )
+    print(f"[5/5] daily report for {data_date}, HTML with charts and xlsx (open the HTML in a browser):")
+    print("\n".join(describe(run)))
+    print(f"send it: .venv/bin/shengliang report --date {data_date} --send  (README: the daily report)")
     print(f"wall time: {clock.monotonic() - started:.1f}s")
     return 0 if all(state == "success" for state in states.values()) else 1
 

@@ -46,6 +46,11 @@ def accounts_file() -> Path:
     return Path(os.environ.get("SHENGLIANG_ACCOUNTS") or PROJECT_ROOT / "config" / "accounts.yml")
 
 
+def reports_file() -> Path:
+    """Who receives the daily report (config/reports.yml)."""
+    return Path(os.environ.get("SHENGLIANG_REPORTS") or PROJECT_ROOT / "config" / "reports.yml")
+
+
 def _env_number(name: str, default: float, *, minimum: float = 0) -> float:
     raw = os.environ.get(name)
     if raw is None or raw == "":
