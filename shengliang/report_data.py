@@ -22,8 +22,10 @@ TOP_ROWS = 10
 RISING_TERMS = 10
 RISING_TERM_KINDS = ("word", "topic")
 # A key figure this far (in %) from its trailing 7-day average, over at least 3 days, is abnormal.
+# Post and article counts are small numbers that swing by half from one day to the next: not flagged.
 ABNORMAL_PCT = 50.0
 ABNORMAL_MIN_DAYS = 3
+NOT_FLAGGED = {"posts", "articles"}
 
 PLATFORM_LABELS = {"weibo": "微博", "wechat": "微信公众号"}
 METRIC_LABELS = {
@@ -577,7 +579,8 @@ def _key_figure(figures: Figures, row: dict[str, Any], day: date) -> KeyFigure:
         trailing_average=add("trailing_7d_average", " 7日均值", "average" if kind == "count" else kind),
         change_vs_trailing_pct=change_trailing,
         is_abnormal=(
-            change_trailing.value is not None
+            metric not in NOT_FLAGGED
+            and change_trailing.value is not None
             and abs(float(change_trailing.value)) >= ABNORMAL_PCT
             and int(row["trailing_7d_days"]) >= ABNORMAL_MIN_DAYS
         ),
