@@ -162,7 +162,8 @@ def _brand_section(conn: Connection, brand: dict[str, Any], day: date, week_star
         lines.append("  top posts tracked that day, by engagement to date (published on):")
         lines += [
             f"    {t['rank']}. {_n(t['engagement'])}  {t['display_name']} ({t['publish_date']:%m-%d})  "
-            f"{_excerpt(t['post_text'])}"
+            + ("(names a confidential term: for compliance only)" if t["is_flagged_confidential"] else "")
+            + _excerpt(t["post_text"])
             for t in top
         ]
     sentiment = _rows(

@@ -37,6 +37,8 @@ from shengliang.report_data import (
 
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 COMPLIANCE_MARKER = "<!--compliance-section-->"
+# In place of an employee post that names a confidential term (its text goes to compliance only).
+CONFIDENTIAL_PLACEHOLDER = "（含涉密词，内容仅发送给合规收件人）"
 _DATA_IMAGE = re.compile(
     r'<img data-chart="(?P<key>[a-z0-9_]+)" src="data:image/png;base64,(?P<data>[A-Za-z0-9+/=]+)"'
 )
@@ -416,6 +418,7 @@ def render_html(
         metric_labels=METRIC_LABELS,
         footnotes=_footnotes(data),
         compliance_marker=jinja2.utils.markupsafe.Markup(COMPLIANCE_MARKER),
+        confidential_placeholder=CONFIDENTIAL_PLACEHOLDER,
         all_sections=SECTIONS,
     )
 
@@ -523,7 +526,7 @@ def render_xlsx(data: ReportData, sections: Sequence[str], changes: list[dict[st
                     r["rank"],
                     r["display_name"],
                     r["publish_date"],
-                    r["post_text"],
+                    CONFIDENTIAL_PLACEHOLDER if r["is_flagged_confidential"] else r["post_text"],
                     r["url"],
                     f[f"top.weibo.{r['rank']}.engagement"],
                     f[f"top.weibo.{r['rank']}.engagement_gain"],
@@ -769,7 +772,8 @@ def _top_post(data: ReportData) -> tuple[str, str] | None:
         return None
     top = data.top_posts[0]
     return (
-        f"{top['display_name']}：{_excerpt(top['post_text'], 40)}"
+        f"{top['display_name']}："
+        f"{CONFIDENTIAL_PLACEHOLDER if top['is_flagged_confidential'] else _excerpt(top['post_text'], 40)}"
         f"（互动 {display_number(top['engagement'])}）",
         top["url"],
     )

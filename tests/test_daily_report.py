@@ -21,6 +21,7 @@ from shengliang import jobs, reporting
 from shengliang.daily import RunWindow
 from shengliang.demo import SANDBOX_CLOCK_AFTER_DATE, sandbox_environment
 from shengliang.report_data import WECHAT_METRICS, WEIBO_METRICS
+from shengliang.report_render import CONFIDENTIAL_PLACEHOLDER
 from tests.browser import check_page, require_chromium
 from tests.conftest import DATA_DATE, fresh_warehouse
 from warehouse.db import open_warehouse
@@ -300,7 +301,12 @@ def test_every_number_in_the_xlsx_is_its_mart_cell(world: Any, brand: str) -> No
         d=DATA_DATE,
     )
     assert [(r["排名"], r["互动量"], r["内容"]) for r in weibo if r["平台"] == "微博"] == [
-        (r["rank"], r["engagement"], r["post_text"]) for r in mart_top
+        (
+            r["rank"],
+            r["engagement"],
+            CONFIDENTIAL_PLACEHOLDER if r["is_flagged_confidential"] else r["post_text"],
+        )
+        for r in mart_top
     ]
 
 
@@ -385,3 +391,14 @@ def test_late_wechat_data_gives_a_revision_listing_exactly_the_changed_figures(
     third = reporting.render_reports(world.engine, LATE_DATE, brands=["shanhai"], data_dir=out).reports[0]
     assert third.revision == 3 and third.changes == []
     assert "与上一版相比没有指标变化" in third.html_path.read_text(encoding="utf-8")
+
+
+def test_rising_terms_never_show_a_confidential_term(world: Any) -> None:
+    flagged = rows(world.engine, "SELECT confidential_terms FROM mart_confidential_posts")
+    confidential = {term for r in flagged for term in json.loads(r["confidential_terms"])}
+    assert confidential  # the sandbox's employees let some slip
+    terms = {r["term"] for r in rows(world.engine, "SELECT DISTINCT term FROM mart_rising_terms")}
+    assert terms and not {t for t in terms if any(c in t for c in confidential)}
+    for report in world.run.reports:
+        html = report.html_path.read_text(encoding="utf-8")
+        assert not [c for c in confidential if c in html], report.brand_id

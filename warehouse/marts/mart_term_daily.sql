@@ -4,7 +4,9 @@ materialized: table
 grain: one row per brand, Beijing publish date, platform, account kind and term
 description: >
   Terms of the posts and articles each brand's accounts published that day (fct_post_term): the
-  base of mart_rising_terms, the brand's own view of v_rising_terms.
+  base of mart_rising_terms, the brand's own view of v_rising_terms. Employee posts naming a
+  confidential term are left out: they reach only the compliance list (mart_confidential_posts),
+  so the report's rising terms never show a confidential term to its other readers.
 unique_key: [brand_id, stat_date, platform, account_kind, term, term_kind]
 indexes: [[brand_id, stat_date]]
 columns:
@@ -18,7 +20,9 @@ columns:
   occurrences: {description: "occurrences over those posts", tests: [not_null, {range: {min: 1}}]}
 */
 WITH published AS (
-    SELECT 'weibo' AS platform, post_id, account_key, publish_date FROM fct_post
+    SELECT 'weibo' AS platform, post_id, account_key, publish_date
+    FROM fct_post
+    WHERE NOT COALESCE(is_flagged_confidential, FALSE)
     UNION ALL
     SELECT 'wechat', msgid, account_key, publish_date FROM fct_article
 )

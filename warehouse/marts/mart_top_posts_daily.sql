@@ -22,14 +22,17 @@ columns:
   engagement: {description: "Weibo: engagement at the snapshot", tests: [{range: {min: 0}}]}
   engagement_gain: {description: "Weibo: engagement gained that day"}
   reads: {description: "WeChat: cumulative reads as of the day", tests: [{range: {min: 0}}]}
-  post_text: {description: "the post's own words, or the article's title"}
+  post_text: {description: "the post's own words, or the article's title (NULL for an employee post naming a confidential term: that text goes to the compliance list only)"}
+  is_flagged_confidential: {description: "an employee post naming a confidential term (see mart_confidential_posts)", tests: [not_null]}
   url: {description: "link to the post (https://weibo.com/<uid>/<idstr>) or the article's URL", tests: [not_null]}
 */
 WITH weibo AS (
     SELECT
         s.brand_id, s.snapshot_date AS stat_date, 'weibo' AS platform, s.post_id, s.account_key,
         s.account_kind, s.publish_date, s.engagement, s.engagement_gain, CAST(NULL AS BIGINT) AS reads,
-        p.own_text AS post_text, 'https://weibo.com/' || a.account_id || '/' || s.post_id AS url
+        CASE WHEN p.is_flagged_confidential THEN NULL ELSE p.own_text END AS post_text,
+        COALESCE(p.is_flagged_confidential, FALSE) AS is_flagged_confidential,
+        'https://weibo.com/' || a.account_id || '/' || s.post_id AS url
     FROM int_post_snapshot s
     JOIN fct_post p ON p.post_id = s.post_id
     JOIN dim_account a ON a.account_key = s.account_key
@@ -39,7 +42,7 @@ wechat AS (
     SELECT
         a.brand_id, d.stat_date, 'wechat' AS platform, d.msgid AS post_id, d.account_key,
         a.account_kind, r.publish_date, CAST(NULL AS BIGINT) AS engagement,
-        CAST(NULL AS BIGINT) AS engagement_gain, d.reads, r.title AS post_text, r.url
+        CAST(NULL AS BIGINT) AS engagement_gain, d.reads, r.title AS post_text, FALSE AS is_flagged_confidential, r.url
     FROM fct_article_daily d
     JOIN fct_article r ON r.msgid = d.msgid
     JOIN dim_account a ON a.account_key = d.account_key
@@ -63,6 +66,6 @@ ranked AS (
 
 SELECT
     brand_id, stat_date, ranking, rank, platform, post_id, account_key, account_kind, publish_date,
-    engagement, engagement_gain, reads, post_text, url
+    engagement, engagement_gain, reads, post_text, is_flagged_confidential, url
 FROM ranked
 WHERE rank <= 10
