@@ -462,6 +462,7 @@ def render_xlsx(data: ReportData, sections: Sequence[str], changes: list[dict[st
     book = Workbook()
     book.remove(book.active)
     f = data.figures.by_key
+    rows: list[list[Any]] = []
     if "completeness" in sections:
         rows = []
         for c in data.completeness:

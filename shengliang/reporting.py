@@ -12,7 +12,9 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, text
 
@@ -35,6 +37,9 @@ from shengliang.report_render import (
     render_compliance_html,
     report_dir,
 )
+
+if TYPE_CHECKING:
+    from shengliang.delivery import Delivery
 
 log = logging.getLogger(__name__)
 DEFAULT_SECTIONS = tuple(s for s in SECTIONS if s != COMPLIANCE)
@@ -93,7 +98,7 @@ def render_reports(
     return ReportRun(day, reports, config, config_error)
 
 
-def _confidential_rows(engine: Engine, brand_id: str, day: date) -> list[dict]:
+def _confidential_rows(engine: Engine, brand_id: str, day: date) -> list[dict[str, Any]]:
     with engine.connect() as conn:
         return [
             dict(r._mapping)
@@ -122,7 +127,7 @@ def report_link(delivery: BrandDelivery, report: RenderedReport) -> str:
 
 def build_deliveries(
     engine: Engine, report: RenderedReport, delivery: BrandDelivery, *, smtp_conn_id: str
-) -> list:
+) -> list[Delivery]:
     """The channels of one brand's report: e-mail (compliance recipients apart) and each robot."""
     from shengliang import delivery as send
 
@@ -148,7 +153,7 @@ def build_deliveries(
         channels.append(
             send.Delivery(
                 f"e-mail to {len(regular)} recipient(s)",
-                lambda content=content: send.send_email(content, regular, conn_id=smtp_conn_id),
+                partial(send.send_email, content, regular, conn_id=smtp_conn_id),
             )
         )
     if compliance:
@@ -164,9 +169,7 @@ def build_deliveries(
         channels.append(
             send.Delivery(
                 f"compliance e-mail to {len(recipients)} recipient(s)",
-                lambda content=content, recipients=recipients: send.send_email(
-                    content, recipients, conn_id=smtp_conn_id
-                ),
+                partial(send.send_email, content, recipients, conn_id=smtp_conn_id),
             )
         )
     digest = send.Digest(
@@ -178,7 +181,7 @@ def build_deliveries(
     )
     for number, robot in enumerate(delivery.robots, start=1):
         channels.append(
-            send.Delivery(f"{robot.type} robot {number}", lambda robot=robot: send.post_digest(robot, digest))
+            send.Delivery(f"{robot.type} robot {number}", partial(send.post_digest, robot, digest))
         )
     return channels
 
