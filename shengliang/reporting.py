@@ -181,7 +181,10 @@ def build_deliveries(
     )
     for number, robot in enumerate(delivery.robots, start=1):
         channels.append(
-            send.Delivery(f"{robot.type} robot {number}", partial(send.post_digest, robot, digest))
+            send.Delivery(
+                f"{robot.type} robot {number}",
+                partial(send.post_digest, robot, digest, brand=report.brand_id),
+            )
         )
     return channels
 
@@ -194,7 +197,8 @@ def deliver_report(
     smtp_conn_id: str = "smtp_default",
 ) -> list[str]:
     """Send one brand's rendered report on every channel of its configuration; raises DeliveryError
-    naming the failed channels and the brand, after trying them all."""
+    naming the failed channels and the brand, after trying them all. Channels that a previous try of
+    the same report delivered (its .delivered.json) are not sent again."""
     from shengliang import delivery as send
 
     brand_delivery = config.get(report.brand_id)
@@ -203,11 +207,21 @@ def deliver_report(
             "brand %s has no entry in %s: its report is not sent", report.brand_id, settings.reports_file()
         )
         return []
-    channels = send.deliver_all(
-        report.brand_id, build_deliveries(engine, report, brand_delivery, smtp_conn_id=smtp_conn_id)
-    )
-    mark_delivered(report, channels)
-    return channels
+    already = delivered_channels(report)
+    channels = [
+        c
+        for c in build_deliveries(engine, report, brand_delivery, smtp_conn_id=smtp_conn_id)
+        if c.channel not in already
+    ]
+    if already:
+        log.info("brand %s: already delivered on %s; sending the rest", report.brand_id, ", ".join(already))
+    try:
+        sent = send.deliver_all(report.brand_id, channels)
+    except send.DeliveryError as error:
+        mark_delivered(report, already + list(getattr(error, "delivered", ())), complete=False)
+        raise
+    mark_delivered(report, already + sent, complete=True)
+    return sent
 
 
 def deliver_reports(
@@ -230,18 +244,35 @@ def deliver_reports(
     return delivered
 
 
-def mark_delivered(report: RenderedReport, channels: Sequence[str]) -> None:
-    marker = report.html_path.with_name(report.html_path.name.removesuffix(".html") + ".delivered.json")
-    marker.write_text(
-        json.dumps({"at": datetime.now(UTC).isoformat(), "channels": list(channels)}, ensure_ascii=False),
+def _marker(report: RenderedReport) -> Path:
+    return report.html_path.with_name(report.html_path.name.removesuffix(".html") + ".delivered.json")
+
+
+def delivered_channels(report: RenderedReport) -> list[str]:
+    marker = _marker(report)
+    if not marker.exists():
+        return []
+    return list(json.loads(marker.read_text(encoding="utf-8"))["channels"])
+
+
+def mark_delivered(report: RenderedReport, channels: Sequence[str], *, complete: bool) -> None:
+    _marker(report).write_text(
+        json.dumps(
+            {"at": datetime.now(UTC).isoformat(), "complete": complete, "channels": list(channels)},
+            ensure_ascii=False,
+        ),
         encoding="utf-8",
     )
 
 
 def delivered_brands(day: date, data_dir: Path | None = None) -> set[str]:
-    """Brands whose report of `day` was delivered already (any revision)."""
+    """Brands whose report of `day` was delivered on every channel already (any revision)."""
     folder = report_dir(data_dir or settings.data_dir(), day)
-    return {p.name.split(".")[0] for p in folder.glob("*.delivered.json")}
+    done = set()
+    for marker in folder.glob("*.delivered.json"):
+        if json.loads(marker.read_text(encoding="utf-8")).get("complete"):
+            done.add(marker.name.split(".")[0])
+    return done
 
 
 def describe(run: ReportRun) -> list[str]:

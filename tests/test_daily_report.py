@@ -4,6 +4,7 @@ e-mail through a real SMTP server, the robots through a local HTTP server, and r
 
 from __future__ import annotations
 
+import io
 import json
 import re
 from collections.abc import Iterator
@@ -402,3 +403,267 @@ def test_rising_terms_never_show_a_confidential_term(world: Any) -> None:
     for report in world.run.reports:
         html = report.html_path.read_text(encoding="utf-8")
         assert not [c for c in confidential if c in html], report.brand_id
+
+
+def test_rising_terms_against_the_facts(world: Any) -> None:
+    """mart_rising_terms recomputed in Python from fct_post_term, per brand, for the data date."""
+    from collections import defaultdict
+
+    terms = rows(
+        world.engine,
+        "SELECT t.platform, t.term, t.term_kind, t.term_count, a.brand_id, a.account_kind, "
+        "COALESCE(p.publish_date, r.publish_date) AS publish_date, p.is_flagged_confidential "
+        "FROM fct_post_term t "
+        "LEFT JOIN fct_post p ON t.platform = 'weibo' AND p.post_id = t.post_id "
+        "LEFT JOIN fct_article r ON t.platform = 'wechat' AND r.msgid = t.post_id "
+        "JOIN dim_account a ON a.account_key = COALESCE(p.account_key, r.account_key)",
+    )
+    occurrences: dict[tuple, int] = defaultdict(int)
+    for t in terms:
+        if t["is_flagged_confidential"]:
+            continue
+        key = (t["brand_id"], t["platform"], t["account_kind"], t["term"], t["term_kind"])
+        occurrences[key + (t["publish_date"],)] += t["term_count"]
+    mart = rows(world.engine, "SELECT * FROM mart_rising_terms WHERE stat_date = :d", d=DATA_DATE)
+    assert len(mart) == len([k for k in occurrences if k[-1] == DATA_DATE])
+    for r in mart:
+        key = (r["brand_id"], r["platform"], r["account_kind"], r["term"], r["term_kind"])
+        assert r["occurrences"] == occurrences[key + (DATA_DATE,)]
+        before = sum(occurrences.get(key + (DATA_DATE - timedelta(days=n),), 0) for n in range(1, 8))
+        assert r["baseline_daily_occurrences"] == pytest.approx(before / 7)
+        assert r["rise_ratio"] == pytest.approx((r["occurrences"] + 1) / (before / 7 + 1))
+
+
+# --- delivery: `shengliang report --send` against a real SMTP server and a local robot endpoint ----
+
+REPORTS_YML = """
+defaults:
+  base_url: https://reports.example.test/shengliang
+brands:
+  shanhai:
+    email: [marketing@shanhai.test, boss@shanhai.test]
+    compliance_email: [compliance@shanhai.test]
+    robots:
+      - {type: wecom, webhook_env: T_WECOM}
+      - {type: dingtalk, webhook_env: T_DING, secret_env: T_DING_SECRET}
+      - {type: feishu, webhook_connection: t_feishu, secret_connection: t_feishu_secret}
+  jiguang:
+    email: [marketing@jiguang.test]
+"""
+DING_SECRET = "SEC-ding-test-secret-0123456789"
+FEISHU_SECRET = "feishu-test-secret-abcdef"
+
+
+@pytest.fixture
+def channels(world: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """A real SMTP server (aiosmtpd) as smtp_default, a robot endpoint for the three robot types, and
+    a reports.yml naming where their webhooks and secrets live; a fresh report folder."""
+    import threading
+
+    from aiosmtpd.controller import Controller
+    from tenacity import wait_none
+
+    from shengliang import delivery
+    from tests.test_delivery import Mailbox, RobotServer, free_port
+
+    monkeypatch.setattr(delivery, "RETRY_WAIT", wait_none())
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    mailbox = Mailbox()
+    smtp = Controller(mailbox, hostname="127.0.0.1", port=free_port())
+    smtp.start()
+    extra = {
+        "disable_tls": True,
+        "disable_ssl": True,
+        "from_email": "report@shengliang.test",
+        "retry_limit": 0,
+    }
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_SMTP_DEFAULT",
+        json.dumps({"conn_type": "smtp", "host": "127.0.0.1", "port": smtp.port, "extra": extra}),
+    )
+    robots = RobotServer()
+    threading.Thread(target=robots.httpd.serve_forever, daemon=True).start()
+    robots.answers["/open-apis/bot/v2/hook/fs-token"] = (200, {"code": 0, "msg": "success"})
+    monkeypatch.setenv("T_WECOM", f"{robots.base}/cgi-bin/webhook/send?key=wecom-key-123")
+    monkeypatch.setenv("T_DING", f"{robots.base}/robot/send?access_token=ding-token-456")
+    monkeypatch.setenv("T_DING_SECRET", DING_SECRET)
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_T_FEISHU",
+        json.dumps({"conn_type": "http", "host": f"{robots.base}/open-apis/bot/v2/hook/fs-token"}),
+    )
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_T_FEISHU_SECRET", json.dumps({"conn_type": "generic", "password": FEISHU_SECRET})
+    )
+    config = tmp_path / "reports.yml"
+    config.write_text(REPORTS_YML, encoding="utf-8")
+    monkeypatch.setenv("SHENGLIANG_REPORTS", str(config))
+    monkeypatch.setenv("SHENGLIANG_DATA_DIR", str(tmp_path / "data"))
+    try:
+        yield SimpleNamespace(mailbox=mailbox, robots=robots, config=config, data=tmp_path / "data")
+    finally:
+        smtp.stop()
+        robots.httpd.shutdown()
+        robots.httpd.server_close()
+
+
+def _cli(*argv: str) -> int:
+    from shengliang.cli import _main
+
+    return _main(list(argv))
+
+
+def _messages(mailbox: Any) -> dict[str, Any]:
+    from email import message_from_bytes, policy
+
+    out = {}
+    for envelope in mailbox.envelopes:
+        message = message_from_bytes(envelope.original_content, policy=policy.default)
+        for recipient in envelope.rcpt_tos:
+            out[recipient] = message
+    return out
+
+
+def _html_and_parts(message: Any) -> tuple[str, dict[str, bytes], dict[str, bytes]]:
+    html = message.get_body(preferencelist=("html",)).get_content()
+    images, attachments = {}, {}
+    for part in message.walk():
+        if part.get_content_maintype() == "image":
+            images[part["Content-ID"].strip("<>")] = part.get_payload(decode=True)
+        elif part.get_filename():
+            attachments[part.get_filename()] = part.get_payload(decode=True)
+    return html, images, attachments
+
+
+def test_send_delivers_the_email_and_every_robot(world: Any, channels: Any, capsys: Any) -> None:
+    assert _cli("report", "--date", DATA_DATE.isoformat(), "--brand", "shanhai", "--send") == 0
+    html_path = channels.data / "reports" / DATA_DATE.isoformat() / "shanhai.html"
+    assert html_path.exists() and str(html_path) in capsys.readouterr().out
+    messages = _messages(channels.mailbox)
+    assert set(messages) == {"marketing@shanhai.test", "boss@shanhai.test", "compliance@shanhai.test"}
+    regular = messages["marketing@shanhai.test"]
+    assert regular["Subject"] == f"山海茶饮 声量日报 {DATA_DATE}"
+    html, images, attachments = _html_and_parts(regular)
+    cids = re.findall(r'src="cid:([^"]+)"', html)
+    assert len(cids) >= 8 and set(cids) == set(images)
+    assert all(png.startswith(b"\x89PNG") for png in images.values())
+    assert "data:image" not in html  # inline images, not a data URI the mail client may block
+    xlsx_name = f"shanhai-{DATA_DATE}.xlsx"
+    assert attachments == {xlsx_name: html_path.with_suffix(".xlsx").read_bytes()}
+    # The figures of the mail are the report's.
+    file_figures = dict(parse(html_path.read_text(encoding="utf-8")).figures)
+    assert dict(parse(html).figures) == file_figures
+
+    # Robots: one message each, signed as the platforms check.
+    import base64
+    import hashlib
+    import hmac
+    from urllib.parse import quote_plus
+
+    wecom = channels.robots.to("/cgi-bin/webhook/send")
+    ding = channels.robots.to("/robot/send")
+    feishu = channels.robots.to("/open-apis/bot/v2/hook/fs-token")
+    assert len(wecom) == len(ding) == len(feishu) == 1
+    link = f"https://reports.example.test/shengliang/{DATA_DATE}/shanhai.html"
+    assert wecom[0]["body"]["msgtype"] == "markdown" and link in wecom[0]["body"]["markdown"]["content"]
+    query = ding[0]["query"]
+    expected = base64.b64encode(
+        hmac.new(
+            DING_SECRET.encode(), f"{query['timestamp']}\n{DING_SECRET}".encode(), hashlib.sha256
+        ).digest()
+    ).decode()
+    assert quote_plus(query["sign"]) == quote_plus(expected) and link in ding[0]["body"]["markdown"]["text"]
+    body = feishu[0]["body"]
+    expected = base64.b64encode(
+        hmac.new(f"{body['timestamp']}\n{FEISHU_SECRET}".encode(), b"", hashlib.sha256).digest()
+    ).decode()
+    assert body["sign"] == expected and link in json.dumps(body, ensure_ascii=False)
+    digest = wecom[0]["body"]["markdown"]["content"]
+    for account in report_of(world, "shanhai").digest_figures[:4]:
+        assert account[1] in digest  # key figures with their values
+
+
+def test_the_compliance_section_reaches_only_its_list(world: Any, channels: Any) -> None:
+    assert _cli("report", "--date", DATA_DATE.isoformat(), "--brand", "shanhai", "--send") == 0
+    flagged = rows(
+        world.engine,
+        "SELECT * FROM mart_confidential_posts WHERE brand_id = 'shanhai' AND publish_date = :d",
+        d=DATA_DATE,
+    )
+    assert flagged
+    terms = {t for r in flagged for t in json.loads(r["confidential_terms"])}
+    messages = _messages(channels.mailbox)
+    for recipient, message in messages.items():
+        html, _, attachments = _html_and_parts(message)
+        book = load_workbook(io.BytesIO(next(iter(attachments.values()))))
+        cells = " ".join(str(c) for s in book for row in s.iter_rows(values_only=True) for c in row if c)
+        if recipient == "compliance@shanhai.test":
+            assert "合规：含涉密词的员工博文" in html
+            assert all(t in html for t in terms) and all(r["url"] in html for r in flagged)
+            assert "合规：涉密词博文" in book.sheetnames and all(t in cells for t in terms)
+        else:
+            assert "合规" not in html and not [t for t in terms if t in html]
+            assert not [s for s in book.sheetnames if "合规" in s] and not [t for t in terms if t in cells]
+    robots = json.dumps([r["body"] for r in channels.robots.requests], ensure_ascii=False)
+    assert not [t for t in terms if t in robots]
+    published = (channels.data / "reports" / DATA_DATE.isoformat() / "shanhai.html").read_text(
+        encoding="utf-8"
+    )
+    assert not [t for t in terms if t in published]  # the published file is everybody's
+
+
+def test_an_unknown_brand_in_the_configuration_is_one_error_and_the_files_are_written(
+    world: Any, channels: Any, capsys: Any
+) -> None:
+    channels.config.write_text(REPORTS_YML + "  nosuchbrand:\n    email: [x@y.test]\n", encoding="utf-8")
+    assert _cli("report", "--date", DATA_DATE.isoformat(), "--send") == 2
+    err = capsys.readouterr().err
+    assert f"{channels.config}: brands.nosuchbrand: not a brand of the account registry" in err
+    assert err.count("nosuchbrand") >= 1 and "Traceback" not in err
+    folder = channels.data / "reports" / DATA_DATE.isoformat()
+    assert {p.name for p in folder.glob("*.html")} == {"shanhai.html", "jiguang.html"}
+    assert channels.mailbox.envelopes == []
+
+
+def test_a_webhook_that_resolves_to_nothing_names_it_and_the_rest_is_delivered(
+    world: Any, channels: Any, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    monkeypatch.delenv("T_DING")
+    assert _cli("report", "--date", DATA_DATE.isoformat(), "--brand", "shanhai", "--send") == 2
+    err = capsys.readouterr().err
+    assert "T_DING" in err and "dingtalk robot 2" in err and "shanhai" in err
+    assert DING_SECRET not in err and "wecom-key-123" not in err
+    assert len(_messages(channels.mailbox)) == 3  # the e-mails and the other robots still went
+    assert len(channels.robots.to("/cgi-bin/webhook/send")) == 1
+    assert (channels.data / "reports" / DATA_DATE.isoformat() / "shanhai.html").exists()
+    marker = json.loads(
+        (channels.data / "reports" / DATA_DATE.isoformat() / "shanhai.delivered.json").read_text(
+            encoding="utf-8"
+        )
+    )
+    assert marker["complete"] is False and "dingtalk robot 2" not in marker["channels"]
+    # A retry of the same report (the deliver task's) sends only what failed: no second e-mail.
+    from shengliang.delivery import DeliveryError
+
+    report = reporting.render_reports(
+        world.engine, DATA_DATE, brands=["shanhai"], data_dir=channels.data
+    ).reports[0]
+    assert report.revision == 2  # a re-render is a revision of its own, delivered on its own
+    config = reporting.load_config(world.engine)
+    with pytest.raises(DeliveryError, match="T_DING"):
+        reporting.deliver_report(world.engine, report, config)
+    assert len(channels.mailbox.envelopes) == 4  # (2 e-mails a report: the list and compliance)
+    monkeypatch.setenv("T_DING", f"{channels.robots.base}/robot/send?access_token=ding-token-456")
+    assert reporting.deliver_report(world.engine, report, config) == ["dingtalk robot 2"]
+    assert len(channels.mailbox.envelopes) == 4 and len(channels.robots.to("/robot/send")) == 1
+    assert reporting.delivered_brands(DATA_DATE, channels.data) == {"shanhai"}
+
+
+def test_a_missing_smtp_connection_says_how_to_add_it(
+    world: Any, channels: Any, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    monkeypatch.delenv("AIRFLOW_CONN_SMTP_DEFAULT")
+    assert _cli("report", "--date", DATA_DATE.isoformat(), "--brand", "jiguang", "--send") == 2
+    err = capsys.readouterr().err
+    assert "smtp_default" in err and "AIRFLOW_CONN_SMTP_DEFAULT" in err and "jiguang" in err
+    assert (channels.data / "reports" / DATA_DATE.isoformat() / "jiguang.html").exists()

@@ -1,6 +1,6 @@
 /*
 name: mart_rising_terms
-materialized: view
+materialized: table
 depends_on: [mart_term_daily]
 grain: one row per brand, date, platform, account kind and term used that date
 description: >
@@ -8,6 +8,7 @@ description: >
   baseline_daily_occurrences is the term's occurrences over the 7 days before stat_date divided
   by 7 (days without the term count as 0). Query one brand and date, ORDER BY rise_ratio DESC.
 unique_key: [brand_id, stat_date, platform, account_kind, term, term_kind]
+indexes: [[brand_id, stat_date]]
 columns:
   brand_id: {description: "brand", tests: [not_null, {relationships: dim_brand.brand_id}]}
   stat_date: {description: "Beijing publish date", tests: [not_null]}
@@ -27,20 +28,17 @@ columns:
     tests: [not_null, {range: {min: 0}}, finite]
 */
 SELECT
-    today.brand_id, today.stat_date, today.platform, today.account_kind, today.term, today.term_kind,
-    today.posts, today.occurrences,
-    CAST(COALESCE(SUM(before.occurrences), 0) AS DOUBLE PRECISION) / 7 AS baseline_daily_occurrences,
-    CAST(today.occurrences + 1 AS DOUBLE PRECISION)
-        / (CAST(COALESCE(SUM(before.occurrences), 0) AS DOUBLE PRECISION) / 7 + 1) AS rise_ratio
-FROM mart_term_daily today
-LEFT JOIN mart_term_daily before
-    ON before.brand_id = today.brand_id
-    AND before.platform = today.platform
-    AND before.account_kind = today.account_kind
-    AND before.term = today.term
-    AND before.term_kind = today.term_kind
-    AND before.stat_date >= today.stat_date - 7
-    AND before.stat_date < today.stat_date
-GROUP BY
-    today.brand_id, today.stat_date, today.platform, today.account_kind, today.term, today.term_kind,
-    today.posts, today.occurrences
+    brand_id, stat_date, platform, account_kind, term, term_kind, posts, occurrences,
+    CAST(COALESCE(before_occurrences, 0) AS DOUBLE PRECISION) / 7 AS baseline_daily_occurrences,
+    CAST(occurrences + 1 AS DOUBLE PRECISION)
+        / (CAST(COALESCE(before_occurrences, 0) AS DOUBLE PRECISION) / 7 + 1) AS rise_ratio
+FROM (
+    SELECT
+        t.*,
+        SUM(occurrences) OVER (
+            PARTITION BY brand_id, platform, account_kind, term, term_kind
+            ORDER BY stat_date
+            RANGE BETWEEN INTERVAL '7 days' PRECEDING AND INTERVAL '1 day' PRECEDING
+        ) AS before_occurrences
+    FROM mart_term_daily t
+) windowed
