@@ -11,8 +11,9 @@ delivers it by e-mail (`smtp_default`) and to the IM robots of `config/reports.y
    whose report of the date was already delivered.
 2. **render** (pool `warehouse_writer`): one report per brand and date; a date already reported
    keeps its files and gets a new revision that lists the figures that changed.
-3. **deliver** (mapped per report, retried): every channel is tried; a failure names the channel
-   and the brand, and the report file stays.
+3. **deliver** (mapped per report, retried; pool `warehouse_writer`, as it reads the compliance
+   list from the warehouse): every channel is tried; a failure names the channel and the brand,
+   and the report file stays. A retry sends only the channels that failed.
 """
 
 from __future__ import annotations
@@ -64,7 +65,7 @@ def daily_report():
         with fail_fast_on_config_errors():
             return reporting.render_planned(dates)
 
-    @task
+    @task(pool=WAREHOUSE_POOL)
     def deliver(report: dict) -> list[str]:
         """Send one brand's report by e-mail and to its robots."""
         from shengliang import reporting

@@ -479,6 +479,9 @@ def _floor_at_zero(ax: Axes, series: Collection[np.ndarray]) -> None:
     values = np.concatenate(finite) if finite else np.array([])
     if values.size and float(values.min()) >= 0:
         ax.set_ylim(bottom=0)
+    elif not values.size:  # an axis whose series are all gaps: no made-up scale around 0
+        ax.set_ylim(0, 1)
+        ax.set_yticks([])
 
 
 def line_chart(
@@ -565,7 +568,9 @@ def _line_figure(
     else:
         ax.xaxis.set_major_locator(MaxNLocator(nbins=8, integer=True))
         ax.xaxis.set_major_formatter(_CompactFormatter())
-    ax.margins(x=0.01)
+    # The whole x range, even where only a few points have values (a first day's data).
+    span = float(positions[-1] - positions[0]) if len(positions) > 1 else 1.0
+    ax.set_xlim(float(positions[0]) - span * 0.01, float(positions[-1]) + span * 0.01)
     _axis_label(ax, "x", x_label)
     _legend(ax, handles, labels)
 

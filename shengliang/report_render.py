@@ -756,7 +756,7 @@ def _digest_figures(data: ReportData) -> list[tuple[str, str, str | None]]:
     out = []
     for account in data.key_figures:
         for k in account.figures:
-            if k.metric in wanted[account.platform]:
+            if k.metric in wanted[account.platform] and k.value.value is not None:
                 change = k.change_vs_previous_pct.display
                 out.append(
                     (

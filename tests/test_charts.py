@@ -478,3 +478,21 @@ def test_bad_arguments_are_rejected_with_a_clear_error() -> None:
         charts.stacked_bar_chart("a", "情感", ["周一", "周二"], {"正面": [1, 2]}, "评论数", masked=[True])
     with pytest.raises(ValueError, match="values has 1 rows"):
         charts.heatmap_chart("a", "气候", ["市场部", "销售部"], WEEKS, [[1, 2, 3]])
+
+
+def test_a_trend_with_one_day_of_data_keeps_its_whole_date_range() -> None:
+    """A first day's data: the x axis still spans the 30 days, and an axis with only gaps shows no
+    made-up scale."""
+    days = [date(2026, 12, 3) - timedelta(days=n) for n in range(29, -1, -1)]
+    fig, _ = charts._line_figure(
+        title="趋势",
+        x=days,
+        left={"互动增量": [None] * 30},
+        left_label="互动增量",
+        right={"BCI": [None] * 29 + [996.7]},
+        right_label="BCI",
+    )
+    left = fig.axes[0]
+    low, high = left.get_xlim()
+    assert low <= days[0].toordinal() and high >= days[-1].toordinal()
+    assert list(left.get_yticks()) == []
