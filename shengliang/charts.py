@@ -478,7 +478,8 @@ def _floor_at_zero(ax: Axes, series: Collection[np.ndarray]) -> None:
     finite = [array[np.isfinite(array)] for array in series]
     values = np.concatenate(finite) if finite else np.array([])
     if values.size and float(values.min()) >= 0:
-        ax.set_ylim(bottom=0)
+        highest = float(values.max())
+        ax.set_ylim(0, highest * 1.1 if highest > 0 else 1)  # headroom: the top point stays visible
     elif not values.size:  # an axis whose series are all gaps: no made-up scale around 0
         ax.set_ylim(0, 1)
         ax.set_yticks([])

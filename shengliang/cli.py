@@ -206,14 +206,18 @@ def _report(args: argparse.Namespace) -> int:
     from shengliang import reporting, settings
     from warehouse.db import open_warehouse
 
+    if not os.environ.get("AIRFLOW_HOME"):  # smtp_default and robot connections: the project's Airflow
+        from shengliang.airflow_local import use_project_airflow
+
+        use_project_airflow()
     with open_warehouse(settings.warehouse_url()) as engine:
         run = reporting.render_reports(engine, args.date, brands=args.brand)
         print(f"daily report for {args.date}:")
         print("\n".join(reporting.describe(run)))
         if run.config_error is not None:
-            print(f"configuration: {run.config_error}", file=sys.stderr)
+            raise run.config_error  # printed once by main(), after the files were written
         if not args.send:
-            return 0 if run.config_error is None else 2
+            return 0
         delivered = reporting.deliver_reports(engine, run, smtp_conn_id=args.smtp_conn_id)
     for brand_id, channels in delivered.items():
         print(f"  sent {brand_id}: {', '.join(channels) or 'no channel configured'}")

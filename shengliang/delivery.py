@@ -850,7 +850,8 @@ def deliver_all(brand_id: str, deliveries: Sequence[Delivery]) -> list[str]:
     config_only = all(isinstance(error, DeliveryConfigError) for error in failures.values())
     cls = DeliveryConfigError if config_only else DeliveryError
     failure = cls(
-        f"brand {brand_id}: {len(failures)} of {len(deliveries)} report channels failed: {reasons}.{done}"
+        f"brand {brand_id}: {len(failures)} of {len(deliveries)} report channels failed: "
+        f"{reasons.rstrip('.')}.{done}"
     )
     failure.delivered = tuple(delivered)
     failure.failures = dict(failures)

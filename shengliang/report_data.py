@@ -21,6 +21,7 @@ GROWTH_POSTS = 3
 TOP_ROWS = 10
 RISING_TERMS = 10
 RISING_TERM_KINDS = ("word", "topic")
+RISING_MIN_OCCURRENCES = 2  # a term used once that day is noise, whatever its ratio
 # A key figure this far (in %) from its trailing 7-day average, over at least 3 days, is abnormal.
 # Post and article counts are small numbers that swing by half from one day to the next: not flagged.
 ABNORMAL_PCT = 50.0
@@ -77,8 +78,8 @@ def display_number(value: Any, kind: str = "count") -> str:
         return f"{float(number):+,.1f}%"
     if kind == "change":
         return f"{number:+,}" if isinstance(number, int) else f"{number:+,.2f}"
-    if kind == "average":
-        return f"{float(number):,.1f}"
+    if kind == "average":  # an average of counts: one decimal for small numbers only
+        return f"{float(number):,.1f}" if abs(float(number)) < 100 else f"{float(number):,.0f}"
     if isinstance(number, int):
         return f"{number:,}"
     return f"{number:,.2f}"
@@ -143,7 +144,6 @@ class Completeness:
     rate_limited: Figure | None
     failed: Figure | None
     without_figures: Figure | None
-    api_calls: Figure | None
 
 
 @dataclass(frozen=True)
@@ -425,10 +425,12 @@ def collect_report(conn: Connection, brand_id: str, day: date) -> ReportData:
     rising = _rows(
         conn,
         "SELECT * FROM mart_rising_terms WHERE brand_id = :b AND stat_date = :d "
-        f"AND term_kind IN ({kinds}) ORDER BY rise_ratio DESC, occurrences DESC, term LIMIT :n",
+        f"AND term_kind IN ({kinds}) AND occurrences >= :least "
+        "ORDER BY rise_ratio DESC, occurrences DESC, term LIMIT :n",
         b=brand_id,
         d=day,
         n=RISING_TERMS,
+        least=RISING_MIN_OCCURRENCES,
     )
     for position, r in enumerate(rising, start=1):
         where = {
@@ -524,7 +526,7 @@ def _completeness(
         d=day,
     )
     if not rows:
-        return Completeness(platform, False, None, None, None, None, None, None, None)
+        return Completeness(platform, False, None, None, None, None, None, None)
     row = rows[0]
     where = {"brand_id": brand_id, "platform": platform, "stat_date": day}
     name = PLATFORM_LABELS[platform]
@@ -542,13 +544,12 @@ def _completeness(
     return Completeness(
         platform,
         True,
-        add("accounts_registered", "注册账号"),
-        add("accounts_read", "已读取账号"),
-        add("accounts_reauthorize", "需重新授权"),
-        add("accounts_rate_limited", "限流"),
-        add("accounts_failed", "失败"),
-        add("accounts_without_figures", "数据缺失或延迟"),
-        add("api_calls", "API 调用"),
+        add("accounts_registered", "：注册账号"),
+        add("accounts_read", "：已读取账号"),
+        add("accounts_reauthorize", "：需重新授权"),
+        add("accounts_rate_limited", "：限流"),
+        add("accounts_failed", "：失败"),
+        add("accounts_without_figures", "：数据缺失或延迟"),
     )
 
 

@@ -37,6 +37,11 @@ from shengliang.report_data import (
 
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 COMPLIANCE_MARKER = "<!--compliance-section-->"
+KIND_LABELS = {"brand": "品牌账号", "employee": "员工"}
+SUPPRESSED_BECAUSE = {
+    "fewer than k employees": "已隐藏：发博员工少于 {k} 人",
+    "protects a suppressed cell of the week": "已隐藏：保护同周已隐藏的单元格",
+}
 # In place of an employee post that names a confidential term (its text goes to compliance only).
 CONFIDENTIAL_PLACEHOLDER = "（含涉密词，内容仅发送给合规收件人）"
 _DATA_IMAGE = re.compile(
@@ -44,22 +49,76 @@ _DATA_IMAGE = re.compile(
 )
 _REVISION = re.compile(r"^(?P<brand>.+?)(?:\.r(?P<n>\d+))?\.figures\.json$")
 
-# Footnotes: the marts' own column definitions (their YAML headers), per figure shown.
-FOOTNOTE_COLUMNS = (
-    ("mart_account_daily", "engagement", "互动量"),
-    ("mart_account_daily", "engagement_gain", "互动增量"),
-    ("mart_account_daily", "engagement_rate", "互动率"),
-    ("mart_account_daily", "bci", "BCI"),
-    ("mart_account_daily", "reads", "阅读数"),
-    ("mart_account_daily", "read_rate", "阅读率"),
-    ("mart_account_daily", "shares", "分享数"),
-    ("mart_account_daily", "wci", "WCI"),
-    ("mart_key_figures_daily", "trailing_7d_average", "7日均值"),
-    ("mart_post_growth", "benchmark_engagement", "增长基准"),
-    ("mart_sentiment_daily", "net_sentiment", "净情感"),
-    ("mart_advocacy_daily", "active_advocate_rate", "参与率"),
-    ("mart_advocacy_daily", "reach_via_employees", "员工触达"),
-    ("mart_rising_terms", "rise_ratio", "上升倍数"),
+# Footnotes: each figure's definition in Chinese, for the mart column it comes from (the column must
+# exist in that mart's header: docs/warehouse.md has the full English definitions).
+FOOTNOTES = (
+    (
+        "mart_account_daily",
+        "engagement",
+        "互动量（当日新博）",
+        "当日发布的博文在当日快照时的转发 + 评论 + 点赞",
+    ),
+    (
+        "mart_account_daily",
+        "engagement_gain",
+        "互动增量",
+        "所有跟踪中的博文（发布后 7 天内）当日新增的转评赞之和",
+    ),
+    (
+        "mart_account_daily",
+        "engagement_rate",
+        "互动率",
+        "当日新博的互动量 ÷ 作者首次读取时的粉丝数 × 100%（按博文计）",
+    ),
+    (
+        "mart_account_daily",
+        "bci",
+        "BCI 微博传播指数",
+        "(0.2 W1 + 0.8 W2) × 160；W1 = ln(发博数 + 1)，"
+        "W2 = 0.4 ln(转发 + 1) + 0.4 ln(评论 + 1) + 0.2 ln(点赞 + 1)",
+    ),
+    ("mart_account_daily", "reads", "阅读数", "公众号当日全部文章的阅读次数（getuserread）"),
+    ("mart_account_daily", "read_rate", "阅读率", "当日阅读人数 ÷ 当日粉丝数 × 100%"),
+    ("mart_account_daily", "shares", "分享数", "公众号当日全部文章的分享次数（getusershare）"),
+    (
+        "mart_account_daily",
+        "wci",
+        "WCI 微信传播指数",
+        "(0.6 O + 0.2 A + 0.1 H + 0.1 P)² × 1.2 × 10，按当日文章的阅读、在看、点赞、分享计算；"
+        "在看与点赞尚未采集时按 0 计",
+    ),
+    (
+        "mart_key_figures_daily",
+        "trailing_7d_average",
+        "7日均值",
+        "当日之前 7 天中有数据各天的平均值；少于 3 天有数据时不显示",
+    ),
+    (
+        "mart_post_growth",
+        "benchmark_engagement",
+        "账号基准",
+        "同账号在该博文发布前 90 天内发布的博文，在相同发布天数时互动量的中位数",
+    ),
+    (
+        "mart_sentiment_daily",
+        "net_sentiment",
+        "净情感",
+        "（正面 − 负面）÷（正面 + 负面）× 100，中性博文不计入（neutral excluded）",
+    ),
+    ("mart_advocacy_daily", "active_advocate_rate", "参与率", "当期转发过品牌博文的员工 ÷ 部门员工数 × 100%"),
+    (
+        "mart_advocacy_daily",
+        "reach_via_employees",
+        "员工触达",
+        "转发员工在转发时的粉丝数之和（每位员工每条品牌博文计一次），"
+        "为上限值：粉丝之间有重叠（reach is an upper bound）",
+    ),
+    (
+        "mart_rising_terms",
+        "rise_ratio",
+        "上升倍数",
+        "（当日次数 + 1）÷（前 7 天日均次数 + 1）；只列当日出现至少 2 次的词",
+    ),
 )
 
 
@@ -77,6 +136,7 @@ class RenderedReport:
     missing_platforms: list[str]
     digest_figures: list[tuple[str, str, str | None]]  # label, value, change
     top_post: tuple[str, str] | None
+    is_new: bool = True  # False: nothing changed since this revision, which was kept as it was
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe (an Airflow XCom between the render and deliver tasks)."""
@@ -184,14 +244,15 @@ def build_charts(data: ReportData, sections: Sequence[str]) -> list[charts.Chart
             series[f"{label} 互动量"] = [
                 None if a not in by_age else float(by_age[a]["engagement"]) for a in ages
             ]
-            bench = f"{label} 账号基准"
-            series[bench] = [
+            benchmark = [
                 None
                 if a not in by_age or by_age[a]["benchmark_engagement"] is None
                 else float(by_age[a]["benchmark_engagement"])
                 for a in ages
             ]
-            dashed.append(bench)
+            if any(v is not None for v in benchmark):  # no 90-day history yet: no benchmark line
+                series[f"{label} 账号基准"] = benchmark
+                dashed.append(f"{label} 账号基准")
         out.append(
             charts.line_chart(
                 "growth",
@@ -235,7 +296,7 @@ def build_charts(data: ReportData, sections: Sequence[str]) -> list[charts.Chart
                     stacks,
                     "博文数",
                     masked=masked,
-                    masked_label=f"已隐藏（少于 {data.privacy_k} 人）",
+                    masked_label="已隐藏（隐私门槛）",
                     line=("净情感", net),
                     line_label="净情感",
                     alt=f"{who}每日正面、中性、负面博文数与净情感；灰色斜线为按隐私门槛隐藏的日期",
@@ -375,11 +436,9 @@ def _footnotes(data: ReportData) -> list[dict[str, str]]:
     from warehouse.marts import load_models
 
     models = {m.name: m for m in load_models()}
-    notes = []
-    for model, column, label in FOOTNOTE_COLUMNS:
-        spec = models[model].column(column)
-        notes.append({"label": label, "description": spec.description, "formula": spec.formula or ""})
-    return notes
+    for model, column, _, _ in FOOTNOTES:
+        models[model].column(column)  # a footnote whose mart column is gone fails loudly
+    return [{"label": label, "description": text} for _, _, label, text in FOOTNOTES]
 
 
 def render_html(
@@ -419,8 +478,21 @@ def render_html(
         footnotes=_footnotes(data),
         compliance_marker=jinja2.utils.markupsafe.Markup(COMPLIANCE_MARKER),
         confidential_placeholder=CONFIDENTIAL_PLACEHOLDER,
+        built_at_beijing=_beijing(data.built_at),
         all_sections=SECTIONS,
     )
+
+
+def _beijing(moment: Any) -> str:
+    """mart_build.built_at is UTC without a zone."""
+    from datetime import UTC, datetime
+
+    from shengliang.settings import BEIJING
+
+    if isinstance(moment, datetime):
+        aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+        return aware.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M")
+    return str(moment)
 
 
 def email_variant(html: str) -> tuple[str, dict[str, bytes]]:
@@ -438,23 +510,31 @@ def email_variant(html: str) -> tuple[str, dict[str, bytes]]:
 # --- xlsx -----------------------------------------------------------------------------------------
 
 
+def _display_width(value: Any) -> float:
+    text = value.display if isinstance(value, Figure) else str(value if value is not None else "")
+    return sum(2.0 if ord(ch) > 0x2E80 else 1.1 for ch in text)  # CJK characters are twice as wide
+
+
 def _sheet(book: Workbook, title: str, header: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """One sheet: a bold frozen header, figures as numbers (2 decimals where fractional), links as
+    hyperlinks, columns wide enough for Chinese headers."""
     sheet = book.create_sheet(title)
     sheet.append(list(header))
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     for row in rows:
         sheet.append([v.value if isinstance(v, Figure) else v for v in row])
+        for cell, value in zip(sheet[sheet.max_row], row, strict=True):
+            if isinstance(cell.value, float):
+                cell.number_format = "#,##0.00"
+            elif isinstance(cell.value, int) and not isinstance(cell.value, bool):
+                cell.number_format = "#,##0"
+            elif isinstance(value, str) and value.startswith(("https://", "http://")):
+                cell.hyperlink = value
+                cell.style = "Hyperlink"
     for index, name in enumerate(header, start=1):
-        width = max(
-            [len(str(name))]
-            + [
-                len(str(r[index - 1] if not isinstance(r[index - 1], Figure) else r[index - 1].display))
-                for r in rows
-            ]
-            or [8]
-        )
-        sheet.column_dimensions[get_column_letter(index)].width = min(60, max(10, width * 1.6))
+        width = max([_display_width(name)] + [_display_width(r[index - 1]) for r in rows])
+        sheet.column_dimensions[get_column_letter(index)].width = min(60, max(10, width + 2))
     sheet.freeze_panes = "A2"
 
 
@@ -476,7 +556,6 @@ def render_xlsx(data: ReportData, sections: Sequence[str], changes: list[dict[st
                     c.rate_limited,
                     c.failed,
                     c.without_figures,
-                    c.api_calls,
                 ]
             )
         _sheet(
@@ -491,7 +570,6 @@ def render_xlsx(data: ReportData, sections: Sequence[str], changes: list[dict[st
                 "限流",
                 "失败",
                 "数据缺失或延迟",
-                "API 调用",
             ],
             rows,
         )
@@ -605,7 +683,11 @@ def render_xlsx(data: ReportData, sections: Sequence[str], changes: list[dict[st
                     f[f"sentiment.{k}.{c}"]
                     for c in ("posts", "positive_posts", "neutral_posts", "negative_posts", "net_sentiment")
                 ]
-                + ["已隐藏：" + str(r["suppressed_because"]) if r["is_suppressed"] else ""]
+                + [
+                    SUPPRESSED_BECAUSE[r["suppressed_because"]].format(k=data.privacy_k)
+                    if r["is_suppressed"]
+                    else ""
+                ]
             )
         _sheet(book, "情感", ["账号类型", "博文", "正面", "中性", "负面", "净情感", "隐私"], rows)
     if "climate" in sections:
@@ -634,7 +716,7 @@ def render_xlsx(data: ReportData, sections: Sequence[str], changes: list[dict[st
                     n,
                     r["term"],
                     PLATFORM_LABELS[r["platform"]],
-                    r["account_kind"],
+                    KIND_LABELS[r["account_kind"]],
                     f[f"rising.{n}.occurrences"],
                     f[f"rising.{n}.rise_ratio"],
                 ]
@@ -709,7 +791,9 @@ def render_compliance_html(brand_name: str, day: date, rows: Sequence[dict[str, 
 
 
 def render_brand_report(data: ReportData, sections: Sequence[str], data_dir: Path) -> RenderedReport:
-    """Write `<brand>.html`, `<brand>.xlsx` and `<brand>.figures.json` (or the next revision's)."""
+    """Write `<brand>.html`, `<brand>.xlsx` and `<brand>.figures.json`; a date already reported gets
+    the next revision (`<brand>.r2.html`, ...) if a figure changed, and otherwise keeps its latest
+    revision as it is (returned with is_new False, so its delivery record stands)."""
     sections = [s for s in sections if s != COMPLIANCE]
     folder = report_dir(data_dir, data.day)
     folder.mkdir(parents=True, exist_ok=True)
@@ -717,11 +801,11 @@ def render_brand_report(data: ReportData, sections: Sequence[str], data_dir: Pat
     revision = earlier[-1][0] + 1 if earlier else 1
     current = data.figures.to_json()
     changes = None
-    previous_html = None
     if earlier:
         previous = json.loads(earlier[-1][1].read_text(encoding="utf-8"))
         changes = figure_changes(previous, current)
-        previous_html = folder / f"{_stem(data.brand_id, earlier[-1][0])}.html"
+        if not changes:
+            return _rendered(data, folder, earlier[-1][0], [], is_new=False)
     chart_list = build_charts(data, sections)
     html = render_html(data, chart_list, sections, changes, revision)
     xlsx = render_xlsx(data, sections, changes)
@@ -735,19 +819,28 @@ def render_brand_report(data: ReportData, sections: Sequence[str], data_dir: Pat
         temporary = paths[suffix].with_name(paths[suffix].name + ".tmp")
         temporary.write_bytes(payload)
         temporary.replace(paths[suffix])
+    return _rendered(data, folder, revision, changes or [], is_new=True)
+
+
+def _rendered(
+    data: ReportData, folder: Path, revision: int, changes: list[dict[str, Any]], *, is_new: bool
+) -> RenderedReport:
+    stem = _stem(data.brand_id, revision)
+    earlier = folder / f"{_stem(data.brand_id, revision - 1)}.html" if revision > 1 else None
     return RenderedReport(
         brand_id=data.brand_id,
         day=data.day,
-        html_path=paths[".html"],
-        xlsx_path=paths[".xlsx"],
-        figures_path=paths[".figures.json"],
+        html_path=folder / f"{stem}.html",
+        xlsx_path=folder / f"{stem}.xlsx",
+        figures_path=folder / f"{stem}.figures.json",
         revision=revision,
-        changes=changes or [],
-        previous_html=previous_html,
+        changes=changes,
+        previous_html=earlier,
         warnings=data.warnings(),
         missing_platforms=data.missing_platforms,
         digest_figures=_digest_figures(data),
         top_post=_top_post(data),
+        is_new=is_new,
     )
 
 

@@ -84,7 +84,7 @@ def render_reports(
         config = load_config(engine, config_path)
     except ReportConfigError as error:
         config_error = error
-        log.error("daily report configuration: %s (rendering with every section)", error)
+        log.warning("the daily report's configuration is wrong (rendering every section; not sending)")
     chosen = list(brands) if brands else brands_in_warehouse(engine)
     reports = []
     with engine.connect() as conn:
@@ -133,6 +133,8 @@ def build_deliveries(
 
     brand_name = _brand_name(engine, report.brand_id)
     html, images = email_variant(report.html_path.read_text(encoding="utf-8"))
+    online = f'<p class="meta">在线查看：<a href="{report_link(delivery, report)}">{report_link(delivery, report)}</a></p>'
+    html = html.replace('<div class="page">', '<div class="page">\n' + online, 1)
     xlsx = report.xlsx_path.read_bytes()
     subject = f"{brand_name} 声量日报 {report.day}" + (
         f"（第 {report.revision} 版）" if report.revision > 1 else ""
@@ -207,6 +209,13 @@ def deliver_report(
             "brand %s has no entry in %s: its report is not sent", report.brand_id, settings.reports_file()
         )
         return []
+    if not brand_delivery.compliance_email and _confidential_rows(engine, report.brand_id, report.day):
+        log.warning(
+            "brand %s: employee posts of %s name confidential terms, and config/reports.yml gives the "
+            "brand no compliance_email: nobody receives the compliance section",
+            report.brand_id,
+            report.day,
+        )
     already = delivered_channels(report)
     channels = [
         c
@@ -279,7 +288,12 @@ def describe(run: ReportRun) -> list[str]:
     lines = []
     for r in run.reports:
         status = "; ".join(r.warnings) if r.warnings else "complete"
-        revision = f" (revision {r.revision}: {len(r.changes)} figures changed)" if r.revision > 1 else ""
+        if not r.is_new:
+            revision = f" (unchanged: no figure differs from revision {r.revision}, kept as it was)"
+        elif r.revision > 1:
+            revision = f" (revision {r.revision}: {len(r.changes)} figures changed since the previous one)"
+        else:
+            revision = ""
         lines.append(f"  {r.brand_id}: {r.html_path}  {r.xlsx_path.name}{revision}  [{status}]")
     return lines
 

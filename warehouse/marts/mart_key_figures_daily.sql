@@ -6,8 +6,9 @@ grain: one row per brand account, Beijing date and key figure
 description: >
   The daily report's key figures of each brand account (employees' accounts are in the advocacy
   marts), with their change against the day before and against the trailing 7-day average (the 7
-  days before the date; days without a figure are left out of the average, and
-  trailing_7d_days says how many it has). Weibo: posts, engagement, engagement_gain,
+  days before the date; days without a figure are left out of the average, trailing_7d_days says
+  how many it has, and with fewer than 3 the average and its change are NULL: a "7-day average" of
+  one or two days would only repeat the day before). Weibo: posts, engagement, engagement_gain,
   engagement_rate, followers, bci; WeChat: articles, reads, read_rate, shares, followers, wci. The
   values are mart_account_daily's, with its NULLs (no figure) kept.
 unique_key: [account_key, stat_date, metric]
@@ -31,7 +32,7 @@ columns:
     formula: "(value - previous_value) / previous_value x 100"
     tests: [finite]
   trailing_7d_average:
-    description: "average of the figures of the 7 days before the date that have one"
+    description: "average of the figures of the 7 days before the date that have one (NULL when fewer than 3 have)"
     formula: "mean of value over [stat_date - 7, stat_date - 1], days without a figure left out"
     tests: [finite]
   trailing_7d_days: {description: "days of the 7 before the date with a figure", tests: [not_null, {range: {min: 0, max: 7}}]}
@@ -101,8 +102,8 @@ SELECT
     value - previous_value AS change_vs_previous,
     CASE WHEN previous_value <> 0 THEN (value - previous_value) / previous_value * 100 END
         AS change_vs_previous_pct,
-    trailing_7d_average,
+    CASE WHEN trailing_7d_days >= 3 THEN trailing_7d_average END AS trailing_7d_average,
     CAST(trailing_7d_days AS INTEGER) AS trailing_7d_days,
-    CASE WHEN trailing_7d_average <> 0 THEN (value - trailing_7d_average) / trailing_7d_average * 100 END
-        AS change_vs_trailing_7d_pct
+    CASE WHEN trailing_7d_days >= 3 AND trailing_7d_average <> 0
+        THEN (value - trailing_7d_average) / trailing_7d_average * 100 END AS change_vs_trailing_7d_pct
 FROM compared
