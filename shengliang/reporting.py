@@ -165,7 +165,7 @@ def build_deliveries(
             subject=subject + "（含合规）",
             html=html.replace(COMPLIANCE_MARKER, section),
             images=images,
-            attachments={attachment: add_compliance_sheet(xlsx, rows)},
+            attachments={attachment.replace(".xlsx", "-合规.xlsx"): add_compliance_sheet(xlsx, rows)},
         )
         recipients = list(delivery.compliance_email)
         channels.append(

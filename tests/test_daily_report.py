@@ -600,6 +600,7 @@ def test_the_compliance_section_reaches_only_its_list(world: Any, channels: Any)
         book = load_workbook(io.BytesIO(next(iter(attachments.values()))))
         cells = " ".join(str(c) for s in book for row in s.iter_rows(values_only=True) for c in row if c)
         if recipient == "compliance@shanhai.test":
+            assert list(attachments) == [f"shanhai-{DATA_DATE}-合规.xlsx"]
             assert "合规：含涉密词的员工博文" in html
             assert all(t in html for t in terms) and all(r["url"] in html for r in flagged)
             assert "合规：涉密词博文" in book.sheetnames and all(t in cells for t in terms)
