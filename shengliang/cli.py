@@ -219,8 +219,15 @@ def _report(args: argparse.Namespace) -> int:
         if not args.send:
             return 0
         delivered = reporting.deliver_reports(engine, run, smtp_conn_id=args.smtp_conn_id)
-    for brand_id, channels in delivered.items():
-        print(f"  sent {brand_id}: {', '.join(channels) or 'no channel configured'}")
+        for report in run.reports:
+            sent = delivered.get(report.brand_id, [])
+            before = [c for c in reporting.delivered_channels(report) if c not in sent]
+            if sent:
+                print(f"  sent {report.brand_id}: {', '.join(sent)}")
+            if before:
+                print(f"  {report.brand_id} already had: {', '.join(before)} (not sent again)")
+            if not sent and not before:
+                print(f"  {report.brand_id}: no e-mail or robot in {settings.reports_file()}")
     return 0
 
 

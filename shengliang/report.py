@@ -63,16 +63,17 @@ def day_summary(engine: Engine, data_date: date, warehouse: str) -> str:
             )
         for brand in brands:
             lines += [""] + _brand_section(conn, brand, data_date, week_start)
+        # mart_rising_terms, not v_rising_terms: it leaves out posts naming a confidential term.
         rising = _rows(
             conn,
-            "SELECT account_kind, term, occurrences, rise_ratio FROM v_rising_terms "
-            "WHERE stat_date = :d AND platform = 'weibo' AND term_kind = 'word' "
+            "SELECT brand_id, account_kind, term, occurrences, rise_ratio FROM mart_rising_terms "
+            "WHERE stat_date = :d AND platform = 'weibo' AND term_kind = 'word' AND occurrences >= 2 "
             "ORDER BY rise_ratio DESC, occurrences DESC, term LIMIT 5",
             d=data_date,
         )
-    lines += ["", "Words rising fastest on Weibo against their 7-day baseline (v_rising_terms):"]
+    lines += ["", "Words rising fastest on Weibo against their 7-day baseline (mart_rising_terms):"]
     lines += [
-        f"  {r['term']} [{r['account_kind']}] used {r['occurrences']}x, "
+        f"  {r['term']} [{r['brand_id']} {r['account_kind']}] used {r['occurrences']}x, "
         f"{float(r['rise_ratio']):.1f}x the baseline"
         for r in rising
     ] or ["  (none)"]

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from functools import partial
+from html import escape
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -133,7 +134,8 @@ def build_deliveries(
 
     brand_name = _brand_name(engine, report.brand_id)
     html, images = email_variant(report.html_path.read_text(encoding="utf-8"))
-    online = f'<p class="meta">在线查看：<a href="{report_link(delivery, report)}">{report_link(delivery, report)}</a></p>'
+    link = escape(report_link(delivery, report))
+    online = f'<p class="meta">在线查看：<a href="{link}">{link}</a></p>'
     html = html.replace('<div class="page">', '<div class="page">\n' + online, 1)
     xlsx = report.xlsx_path.read_bytes()
     subject = f"{brand_name} 声量日报 {report.day}" + (

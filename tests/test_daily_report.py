@@ -550,6 +550,7 @@ def test_send_delivers_the_email_and_every_robot(world: Any, channels: Any, caps
     assert len(cids) >= 8 and set(cids) == set(images)
     assert all(png.startswith(b"\x89PNG") for png in images.values())
     assert "data:image" not in html  # inline images, not a data URI the mail client may block
+    assert f'href="https://reports.example.test/shengliang/{DATA_DATE}/shanhai.html"' in html  # online copy
     xlsx_name = f"shanhai-{DATA_DATE}.xlsx"
     assert attachments == {xlsx_name: html_path.with_suffix(".xlsx").read_bytes()}
     # The figures of the mail are the report's.
@@ -658,7 +659,10 @@ def test_a_webhook_that_resolves_to_nothing_names_it_and_the_rest_is_delivered(
         reporting.deliver_report(world.engine, report, config)
     assert len(channels.mailbox.envelopes) == 2  # the list's e-mail and the compliance e-mail, once
     monkeypatch.setenv("T_DING", f"{channels.robots.base}/robot/send?access_token=ding-token-456")
+    capsys.readouterr()
     assert _cli("report", "--date", DATA_DATE.isoformat(), "--brand", "shanhai", "--send") == 0
+    out = capsys.readouterr().out
+    assert "sent shanhai: dingtalk robot 2" in out and "shanhai already had: e-mail to 2 recipient(s)" in out
     assert len(channels.mailbox.envelopes) == 2 and len(channels.robots.to("/robot/send")) == 1
     assert len(channels.robots.to("/cgi-bin/webhook/send")) == 1
     assert reporting.delivered_brands(DATA_DATE, channels.data) == {"shanhai"}
