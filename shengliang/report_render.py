@@ -739,6 +739,9 @@ def render_xlsx(data: ReportData, sections: Sequence[str], changes: list[dict[st
                 for r in data.leaderboard
             ],
         )
+    notes: list[list[Any]] = [[label, text] for _, _, label, text in FOOTNOTES]
+    notes += [["公式版本", "；".join(data.formula_versions)], ["隐私门槛", f"k = {data.privacy_k}"]]
+    _sheet(book, "口径说明", ["指标", "定义"], notes)
     if changes is not None:
         _sheet(
             book,

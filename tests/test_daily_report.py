@@ -259,7 +259,9 @@ def test_top_posts_link_to_weibo_and_the_articles(world: Any) -> None:
 def test_every_number_in_the_xlsx_is_its_mart_cell(world: Any, brand: str) -> None:
     report = report_of(world, brand)
     book = load_workbook(report.xlsx_path)
-    assert {"数据完整性", "关键指标", "热门内容", "员工倡导", "情感", "上升词"} <= set(book.sheetnames)
+    assert {"数据完整性", "关键指标", "热门内容", "员工倡导", "情感", "上升词", "口径说明"} <= set(
+        book.sheetnames
+    )
     sheet = book["关键指标"]
     header = [c.value for c in sheet[1]]
     assert header[:5] == ["平台", "账号", "指标", "当日", "前一日"]
