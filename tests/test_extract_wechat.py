@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import logging
+from collections.abc import Iterable, Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
+from urllib.parse import unquote_plus
 
+import pyarrow.parquet as pq
 import pytest
 
 from extractors.errors import PermissionDeniedError, QuotaExhaustedError
-from extractors.http import RetryPolicy
+from extractors.http import HttpResponse, RetryPolicy
 from extractors.lake import RawLake
 from extractors.wechat import FileTokenStore, WeChatClient, WeChatSettings
 from shengliang.daily import RunIncomplete, RunWindow, check_results
@@ -33,6 +38,91 @@ def account():
 
 def task() -> dict:
     return {"account_id": APPID, "since_update_time": None, "backfill": False}
+
+
+# --- the lake, read as values ----------------------------------------------------------------------
+
+
+def _strings_in(value: Any, depth: int = 0) -> Iterator[str]:
+    """Every string a lake value holds: itself, URL-decoded, and, where it is JSON, every key and
+    leaf of the decoded document (JSON inside JSON too), so escapes such as \\/ or \\u0041 hide nothing."""
+    if value is None or depth > 8:
+        return
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _strings_in(key, depth + 1)
+            yield from _strings_in(item, depth + 1)
+        return
+    if isinstance(value, (list, tuple)):
+        for item in value:
+            yield from _strings_in(item, depth + 1)
+        return
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", errors="replace")
+    text = str(value)
+    yield text
+    yield unquote_plus(text)
+    stripped = text.strip()
+    if stripped[:1] in ("{", "[", '"'):
+        try:
+            decoded = json.loads(stripped)
+        except ValueError:
+            return
+        yield from _strings_in(decoded, depth + 1)
+
+
+def secrets_in_lake(root: Path, secrets: Iterable[str]) -> list[str]:
+    """Where any of `secrets` occurs in the lake under `root`: every Parquet file read with pyarrow,
+    every column of every row (decoded strings and JSON payloads), the schema metadata and the paths.
+    Returns "file:column:row" for each hit; [] means the lake is clean."""
+    secrets = [s for s in secrets if s]
+    assert secrets, "no secret values to look for: the check would prove nothing"
+    files = sorted(Path(root).rglob("*.parquet"))
+    hits: list[str] = []
+    for path in files:
+        where = str(path.relative_to(root))
+        if any(s in where for s in secrets):
+            hits.append(f"{where}:<path>")
+        table = pq.read_table(path)
+        for key, value in (table.schema.metadata or {}).items():
+            if any(s in text for text in _strings_in([key, value]) for s in secrets):
+                hits.append(f"{where}:<metadata>")
+        for name in table.column_names:
+            for row, value in enumerate(table.column(name).to_pylist()):
+                if any(s in text for text in _strings_in(value) for s in secrets):
+                    hits.append(f"{where}:{name}:{row}")
+    return hits
+
+
+def lake_rows(root: Path) -> int:
+    return sum(pq.read_metadata(p).num_rows for p in Path(root).rglob("*.parquet"))
+
+
+def test_the_lake_check_finds_a_token_inside_a_response_body(tmp_path: Path) -> None:
+    """The value check must fail on a lake that holds a token, in whatever form a body carries it;
+    the old byte search over the zstd-compressed files misses the escaped forms."""
+    token = "2.00AbCdEfGhIjKlMnOpQrStUv/Wxyz"  # a "/" that JSON may write as "\\/"
+    bodies = {
+        "plain": json.dumps({"access_token": token}),
+        "escaped_slash": json.dumps({"echo": token}).replace("/", "\\/"),
+        "unicode_escaped": '{"echo": "' + "".join(f"\\u{ord(c):04x}" for c in token) + '"}',
+        "url_encoded": json.dumps(
+            {"next": "https://api.weibo.com/2/x.json?access_token=" + token.replace("/", "%2F")}
+        ),
+        "json_in_json": json.dumps({"payload": json.dumps({"t": token}).replace("/", "\\/")}),
+    }
+    for kind, body in bodies.items():
+        lake = RawLake(tmp_path / kind)
+        buffer = lake.buffer("wechat", DATA_DATE, APPID, "r1")
+        for n in range(3):  # a few harmless rows around the bad one
+            buffer.add("datacube/getusersummary", {"n": n}, HttpResponse(200, {}, '{"list": []}', 0.0))
+        buffer.add("datacube/getusersummary", {"n": 3}, HttpResponse(200, {}, body, 0.0))
+        buffer.flush()
+        hits = secrets_in_lake(tmp_path / kind, [token])
+        assert len(hits) == 1 and hits[0].endswith(":body:3"), (kind, hits)
+        assert secrets_in_lake(tmp_path / kind, ["not-in-the-lake"]) == []
+    raw = (tmp_path / "escaped_slash").rglob("*.parquet")
+    assert all(token not in p.read_bytes().decode("latin-1") for p in raw), "the byte search would pass"
 
 
 def test_one_token_is_reused_across_calls_and_workers(sandbox, tmp_path: Path) -> None:
@@ -67,9 +157,10 @@ def test_the_secret_and_token_never_appear_in_logs_or_the_lake(sandbox, tmp_path
     assert result["status"] == "ok" and "stable_token" in caplog.text
     secret = sandbox.wechat_world.secret_for(APPID)
     token = FileTokenStore(tmp_path / "tokens").read(APPID).access_token
-    stored = "".join(p.read_bytes().decode("latin-1") for p in (tmp_path / "lake").rglob("*.parquet"))
+    assert lake_rows(tmp_path / "lake") > 0  # the lake really holds the run's answers
+    assert secrets_in_lake(tmp_path / "lake", [secret, token]) == []
     for value in (secret, token):
-        assert value not in caplog.text and value not in stored
+        assert value not in caplog.text and value not in str(result["message"])
 
 
 def test_retired_article_endpoints_fall_back_once_per_run(sandbox, tmp_path: Path, caplog) -> None:
