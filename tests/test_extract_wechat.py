@@ -209,3 +209,126 @@ def test_missing_permission_names_the_account(sandbox, tmp_path: Path) -> None:
     )
     with pytest.raises(RunIncomplete, match="山海茶饮公众号"):
         check_results([result], DATA_DATE, "wechat")
+
+
+# --- 5xx, timeouts and errcode -1 (system busy), injected by the sandbox over HTTP ------------------
+
+
+def faulty_client(sandbox, token_dir: Path, *, max_attempts: int = 5, timeout: float = 0.3) -> WeChatClient:
+    settings = WeChatSettings(
+        base_url=f"{sandbox.base_url}/",
+        timeout_seconds=timeout,
+        retry=RetryPolicy(max_attempts=max_attempts, base_delay_seconds=0.01),
+    )
+    client = WeChatClient(settings, sandbox.wechat_world.secret_for, FileTokenStore(token_dir))
+    client.tokens.token(APPID)  # the token first, so that the injected faults hit the endpoint under test
+    return client
+
+
+def lake_answers(root: Path) -> list[tuple[str, str, str, int, str]]:
+    """The lake's rows without their request time: (endpoint, account, params, status, body), sorted."""
+    return sorted(
+        (r["endpoint"], r["account_id"], r["params"], r["http_status"], r["body"])
+        for p in Path(root).rglob("*.parquet")
+        for r in pq.read_table(p).to_pylist()
+    )
+
+
+@pytest.mark.parametrize("kind", ["503", "500", "502", "busy", "timeout"])
+def test_a_5xx_timeout_or_busy_answer_is_retried_and_loses_nothing(sandbox, tmp_path: Path, kind) -> None:
+    client = faulty_client(sandbox, tmp_path)
+    clean = client.datacube("getusersummary", DATA_DATE, DATA_DATE, appid=APPID, today=TODAY)
+    assert clean
+    sandbox.reset_counts()
+    sandbox.timeout_sleep_seconds = 1.0  # > the client's 0.3 s
+    sandbox.fail_next(3, kind)
+    retried = client.datacube("getusersummary", DATA_DATE, DATA_DATE, appid=APPID, today=TODAY)
+    assert retried == clean
+    assert sandbox.call_counts["datacube/getusersummary"] == 4  # three faults, then the answer
+    assert client.http.call_counts["datacube/getusersummary"] == 5  # the clean call, then four
+
+
+def test_a_whole_day_under_random_faults_stores_what_a_clean_day_stores(sandbox, tmp_path: Path) -> None:
+    window = RunWindow.for_date(DATA_DATE, 7)
+    clean = extract_wechat_account(
+        faulty_client(sandbox, tmp_path / "t1"),
+        RawLake(tmp_path / "clean"),
+        account(),
+        task(),
+        window,
+        "r1",
+        TODAY,
+    )
+    assert clean["status"] == "ok" and clean["posts_fetched"] > 0
+    sandbox.reset_counts()
+    sandbox.error_rate = 0.3  # WeChat faults: errcode -1 in a 200, HTTP 500, nginx 502 (seeded)
+    sandbox.timeout_rate = 0.05
+    sandbox.timeout_sleep_seconds = 1.0
+    client = faulty_client(sandbox, tmp_path / "t2", max_attempts=12)
+    sandbox.fail_next(1, "busy")
+    sandbox.fail_next(1, "503")
+    sandbox.fail_next(1, "timeout")
+    faulty = extract_wechat_account(
+        client, RawLake(tmp_path / "faulty"), account(), task(), window, "r2", TODAY
+    )
+    assert faulty["status"] == "ok", faulty["message"]
+    assert sum(sandbox.call_counts.values()) > clean["api_calls"] + 3  # the faults really happened
+    assert {k: faulty[k] for k in ("posts_fetched", "bookmark")} == {
+        k: clean[k] for k in ("posts_fetched", "bookmark")
+    }
+    assert lake_answers(tmp_path / "faulty") == lake_answers(tmp_path / "clean")
+
+
+@pytest.mark.parametrize("kind", ["502", "503", "busy", "timeout"])
+def test_a_fault_that_persists_fails_the_account_naming_account_date_and_endpoint(
+    sandbox, tmp_path: Path, kind
+) -> None:
+    client = faulty_client(sandbox, tmp_path / "tokens")
+    sandbox.reset_counts()
+    sandbox.timeout_sleep_seconds = 1.0
+    sandbox.fail_next(5, kind)
+    window = RunWindow.for_date(DATA_DATE, 7)
+    result = extract_wechat_account(
+        client, RawLake(tmp_path / "lake"), account(), task(), window, "r1", TODAY
+    )
+    assert result["status"] == "error"
+    message = result["message"]
+    for fragment in (APPID, str(DATA_DATE), "cgi-bin/freepublish/batchget", "gave up after 5 attempts"):
+        assert fragment in message, (fragment, message)
+    expected = {
+        "502": "HTTP 502",  # nginx's HTML page
+        "503": "system busy",  # a 503 whose body is {"errcode": -1}: the code is the diagnosis
+        "busy": "system busy",  # HTTP 200 {"errcode": -1}
+        "timeout": "no answer within 0.3s",
+    }[kind]
+    assert expected in message
+    assert sandbox.call_counts["cgi-bin/freepublish/batchget"] == 5  # retried, then given up
+    with pytest.raises(RunIncomplete, match=APPID):
+        check_results([result], DATA_DATE, "wechat")
+
+
+def test_errcode_minus_1_that_persists_on_a_datacube_endpoint_names_it(sandbox, tmp_path: Path) -> None:
+    """System busy on one statistics endpoint only, after the articles were read: the account fails
+    naming that endpoint, and what was read before stays in the lake."""
+    import dataclasses
+
+    from sandbox.server import WeChatApiError
+
+    key = ("POST", "/datacube/getuserread")
+    route = sandbox.routes[key]
+
+    def busy(server, req):
+        raise WeChatApiError(-1, "system error")
+
+    sandbox.routes[key] = dataclasses.replace(route, handler=busy)
+    client = faulty_client(sandbox, tmp_path / "tokens")
+    window = RunWindow.for_date(DATA_DATE, 7)
+    result = extract_wechat_account(
+        client, RawLake(tmp_path / "lake"), account(), task(), window, "r1", TODAY
+    )
+    assert result["status"] == "error"
+    for fragment in (APPID, str(DATA_DATE), "datacube/getuserread", "system busy", "(error -1)"):
+        assert fragment in result["message"], (fragment, result["message"])
+    assert sandbox.call_counts["datacube/getuserread"] == 5
+    stored = {r[0] for r in lake_answers(tmp_path / "lake")}
+    assert {"cgi-bin/freepublish/batchget", "datacube/getusersummary"} <= stored
