@@ -6,8 +6,10 @@ that names the file, the entry and the fix.
 
 from __future__ import annotations
 
+import math
 import os
 import re
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +22,11 @@ from extractors.errors import ShengliangError
 PLATFORMS = ("weibo", "wechat")
 KINDS = ("brand", "employee")
 ACCOUNT_FIELDS = ("brand", "platform", "account_id", "display_name", "kind")
+ACCOUNT_KEYS = (*ACCOUNT_FIELDS, "department", "token_env", "token_connection")
+BRAND_KEYS = ("id", "name", "dictionary", "advocate_leaderboard")
+TOP_LEVEL_KEYS = ("brands", "accounts")
+# Key names that say "this holds a secret": the registry holds only the names of secrets.
+SECRET_KEY_NAME = re.compile(r"token|secret|passw|credential|api_?key|app_?key|private", re.IGNORECASE)
 
 
 class RegistryError(ShengliangError):
@@ -106,6 +113,81 @@ def _fail(path: Path, where: str, problem: str, fix: str) -> RegistryError:
     return RegistryError(f"{path}: {where}: {problem}. {fix}")
 
 
+def _entropy(text: str) -> float:
+    """Shannon entropy in bits per character."""
+    counts = Counter(text)
+    return -sum(n / len(text) * math.log2(n / len(text)) for n in counts.values())
+
+
+def looks_like_secret(value: str) -> bool:
+    """A token or secret rather than a name: a Weibo token (2.00...), a long hex string (a WeChat
+    AppSecret), or a long run of mixed letters and digits with high entropy. Names such as
+    WEIBO_TOKEN_6000000001, WECHAT_SECRET_WX5348000000000001 or weibo_xiaoli are not."""
+    if re.match(r"\s*2\.00[A-Za-z0-9_]{8,}", value):
+        return True
+    for run in re.findall(r"[A-Za-z0-9+/=]{16,}", value):
+        classes = sum(bool(re.search(pattern, run)) for pattern in ("[a-z]", "[A-Z]", "[0-9]"))
+        if len(run) >= 24 and re.fullmatch(r"[0-9a-f]+|[0-9A-F]+", run) and classes >= 2:
+            return True
+        if classes >= 2 and _entropy(run) >= 3.0:
+            return True
+        if len(run) >= 32 and _entropy(run) >= 4.2:
+            return True
+    return False
+
+
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, dict):
+        return [s for key, item in value.items() for s in (str(key), *_strings(item))]
+    if isinstance(value, list):
+        return [s for item in value for s in _strings(item)]
+    return [value] if isinstance(value, str) else []
+
+
+MOVE_THE_SECRET = (
+    "The registry holds only names of secrets: put the value in an environment variable or an "
+    "Airflow connection, write that name in token_env or token_connection, remove the value from the "
+    "file and rotate it (it has been in a file)."
+)
+
+
+def _refuse_secrets(path: Path, where: str, entry: dict) -> None:
+    """Before anything echoes a value: no key or value may look like a token or secret. The message
+    names the file, the entry and the field, never the value."""
+    kind = "key" if where == "top level" else "field"
+    for key, value in entry.items():
+        name = str(key)
+        if looks_like_secret(name):
+            raise _fail(path, where, "a key looks like a token or secret (it is not shown)", MOVE_THE_SECRET)
+        if any(looks_like_secret(text) for text in _strings(value)):
+            raise _fail(
+                path,
+                where,
+                f"{kind} {name!r} holds what looks like a token or secret (the value is not shown)",
+                MOVE_THE_SECRET,
+            )
+
+
+def _refuse_unknown_keys(path: Path, where: str, entry: dict, known: tuple[str, ...]) -> None:
+    """Every key must be one the registry reads: a misspelt field is not silently ignored, and a
+    `secret:` or `access_token_value:` line is refused as what it is."""
+    kind = "key" if where == "top level" else "field"
+    for key in entry:
+        name = str(key)
+        if name in known:
+            continue
+        if SECRET_KEY_NAME.search(name):
+            raise _fail(
+                path, where, f"{kind} {name!r} holds a token value (it is not shown)", MOVE_THE_SECRET
+            )
+        raise _fail(
+            path,
+            where,
+            f"unknown {kind} {name!r}",
+            f"Use only {', '.join(known)}; fix the name or remove the line.",
+        )
+
+
 def read_yaml_file(path: Path, error: type[ShengliangError], missing: str) -> Any:
     """A configuration file's YAML document; a missing file or bad YAML is one `error` naming the file
     (and the line), with `missing` saying what the file is and how to create it."""
@@ -130,6 +212,9 @@ def load_registry(path: Path, *, lookup: SecretLookup | None = env_lookup) -> Re
     )
     if not isinstance(document, dict) or not isinstance(document.get("accounts"), list):
         raise _fail(path, "top level", "no 'accounts:' list", "Add 'brands:' and 'accounts:' lists.")
+    extra = {key: value for key, value in document.items() if key not in TOP_LEVEL_KEYS}
+    _refuse_secrets(path, "top level", extra)
+    _refuse_unknown_keys(path, "top level", extra, TOP_LEVEL_KEYS)
     brands = _load_brands(path, document.get("brands") or [])
     accounts: list[Account] = []
     seen: dict[tuple[str, str], int] = {}
@@ -144,6 +229,10 @@ def load_registry(path: Path, *, lookup: SecretLookup | None = env_lookup) -> Re
                 "Remove one of the two entries.",
             )
         seen[key] = index
+        accounts.append(account)
+    # References are resolved once the whole file is valid: a secret pasted into a later entry is
+    # reported before a variable that is not set in an earlier one.
+    for index, account in enumerate(accounts):
         if lookup is not None and not lookup(account.token):
             raise _fail(
                 path,
@@ -151,7 +240,6 @@ def load_registry(path: Path, *, lookup: SecretLookup | None = env_lookup) -> Re
                 f"its token reference resolves to nothing: {account.token.describe()} is not set",
                 "Set it to the account's access token, or fix the name in the registry.",
             )
-        accounts.append(account)
     return Registry(path=path, brands=brands, accounts=accounts)
 
 
@@ -163,6 +251,8 @@ def _load_brands(path: Path, entries: Any) -> dict[str, Brand]:
         where = f"brands[{index}]"
         if not isinstance(entry, dict) or not entry.get("id") or not entry.get("name"):
             raise _fail(path, where, "needs 'id' and 'name'", "Add both, e.g. id: shanhai, name: 山海茶饮.")
+        _refuse_secrets(path, where, entry)
+        _refuse_unknown_keys(path, f"{where} ({entry['id']})", entry, BRAND_KEYS)
         brand_id = str(entry["id"])
         if brand_id in brands:
             raise _fail(path, f"{where} ({brand_id})", "duplicate brand id", "Remove one of the two.")
@@ -196,8 +286,10 @@ def _load_account(path: Path, index: int, entry: Any, brands: dict[str, Brand]) 
     where = f"accounts[{index}]"
     if not isinstance(entry, dict):
         raise _fail(path, where, "is not a mapping", "Write each account as key: value lines.")
+    _refuse_secrets(path, where, entry)
     if entry.get("account_id") is not None:
         where += f" ({entry.get('display_name') or entry['account_id']})"
+    _refuse_unknown_keys(path, where, entry, ACCOUNT_KEYS)
     for name in ACCOUNT_FIELDS:
         if entry.get(name) in (None, ""):
             raise _fail(path, where, f"missing field '{name}'", f"Add {name}: to the entry.")
@@ -232,10 +324,6 @@ def _load_account(path: Path, index: int, entry: Any, brands: dict[str, Brand]) 
         )
     if token_conn and not re.fullmatch(r"[A-Za-z0-9_.\-]+", str(token_conn)):
         raise _fail(path, where, "token_connection is not an Airflow connection id", "Use a connection id.")
-    if "token" in entry or "access_token" in entry:
-        raise _fail(
-            path, where, "holds a token value", "Remove it; put the token in an environment variable."
-        )
     return Account(
         brand=brands[brand_id],
         platform=platform,

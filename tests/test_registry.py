@@ -137,3 +137,87 @@ def test_a_pasted_token_is_never_echoed(tmp_path: Path) -> None:
     with pytest.raises(RegistryError) as caught:
         load_registry(path, lookup=always)
     assert "2.00SecretValue123" not in str(caught.value)
+
+
+SECRET = "RELSECRETq7Zk2Vx9Lm4Pw8Rt3Yb6Nc1Hd5Jf0Gs"  # what a pasted token looks like
+WEIBO_LIKE = "2.00Ab3CdEfGh4IjKlMn5OpQrStUvWxYz"
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "field"),
+    [
+        # a key the registry does not know, holding a secret: refused, not silently accepted
+        ("    token_env: TEST_TOKEN_A\n", f"    token_env: TEST_TOKEN_A\n    secret: {SECRET}\n", "secret"),
+        (
+            "    token_env: TEST_TOKEN_A\n",
+            f"    token_env: TEST_TOKEN_A\n    access_token_value: {WEIBO_LIKE}\n",
+            "access_token_value",
+        ),
+        (
+            "    token_env: TEST_TOKEN_A\n",
+            f"    token_env: TEST_TOKEN_A\n    app_secret: {SECRET}\n",
+            "app_secret",
+        ),
+        # a secret pasted where a name belongs: refused, and the value never echoed
+        ("token_env: TEST_TOKEN_A", f"token_env: {SECRET}", "token_env"),
+        ("token_env: TEST_TOKEN_A", f"token_env: {WEIBO_LIKE}", "token_env"),
+        ("token_connection: weibo_xiaoli", f"token_connection: {SECRET}", "token_connection"),
+        ("token_connection: weibo_xiaoli", f"token_connection: {WEIBO_LIKE}", "token_connection"),
+        # a token in a free-text field
+        ("display_name: 小李", f"display_name: {SECRET}", "display_name"),
+        ("department: 市场部", f"department: {WEIBO_LIKE}", "department"),
+    ],
+)
+def test_a_secret_anywhere_in_an_entry_is_refused_and_never_echoed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, old: str, new: str, field: str
+) -> None:
+    assert old in GOOD
+    monkeypatch.delenv(SECRET, raising=False)
+    path = write(tmp_path, GOOD.replace(old, new, 1))
+    for lookup in (always, env_lookup, None):  # with or without resolving the references
+        with pytest.raises(RegistryError) as caught:
+            load_registry(path, lookup=lookup)
+        message = str(caught.value)
+        assert message.startswith(str(path)) and "accounts[" in message and repr(field) in message
+        for secret in (SECRET, WEIBO_LIKE, SECRET[:12], WEIBO_LIKE[:12]):
+            assert secret not in message
+        assert "RELSECRET" not in message and "2.00" not in message
+
+
+def test_an_unknown_key_is_refused_by_name(tmp_path: Path) -> None:
+    path = write(tmp_path, GOOD.replace("    kind: brand\n", "    kind: brand\n    departmnet: 市场部\n", 1))
+    with pytest.raises(RegistryError) as caught:
+        load_registry(path, lookup=always)
+    message = str(caught.value)
+    assert "accounts[0] (山海茶饮官方微博)" in message and "unknown field 'departmnet'" in message
+    assert "department" in message  # the known fields are listed
+    path = write(tmp_path, GOOD.replace("    name: 山海茶饮\n", "    name: 山海茶饮\n    colour: red\n", 1))
+    with pytest.raises(RegistryError, match=r"brands\[0\] \(shanhai\): unknown field 'colour'"):
+        load_registry(path, lookup=always)
+    path = write(tmp_path, GOOD.replace("    name: 山海茶饮\n", "    name: 山海茶饮\n    api_key: x\n", 1))
+    with pytest.raises(RegistryError, match=r"brands\[0\] \(shanhai\): field 'api_key' holds a token value"):
+        load_registry(path, lookup=always)
+    path = write(tmp_path, GOOD.replace("    name: 山海茶饮\n", f"    name: {SECRET}\n", 1))
+    with pytest.raises(RegistryError, match=r"brands\[0\]: field 'name' holds what looks like") as caught:
+        load_registry(path, lookup=always)
+    assert SECRET not in str(caught.value)
+    path = write(tmp_path, GOOD + f"tokens:\n  weibo: {SECRET}\n")
+    with pytest.raises(
+        RegistryError, match="top level: key 'tokens' holds what looks like a token"
+    ) as caught:
+        load_registry(path, lookup=always)
+    assert SECRET not in str(caught.value)
+    path = write(tmp_path, GOOD + "defaults:\n  kind: brand\n")
+    with pytest.raises(RegistryError, match="top level: unknown key 'defaults'"):
+        load_registry(path, lookup=always)
+
+
+def test_ordinary_names_are_not_taken_for_secrets(tmp_path: Path) -> None:
+    text = GOOD.replace("token_env: TEST_TOKEN_A", "token_env: WEIBO_TOKEN_6000000001").replace(
+        "token_connection: weibo_xiaoli", "token_connection: weibo_token_xiaoli_marketing_2026"
+    )
+    registry = load_registry(write(tmp_path, text), lookup=always)
+    assert [a.token for a in registry.accounts] == [
+        TokenRef(env="WEIBO_TOKEN_6000000001"),
+        TokenRef(connection="weibo_token_xiaoli_marketing_2026"),
+    ]
