@@ -401,3 +401,32 @@ def test_the_same_wechat_day_twice_gives_the_same_rows(pipeline_env: Path, sandb
         assert rebuilt[name] == first[name], (
             f"{name} changed on a rebuild: {first_difference(first[name], rebuilt[name])}"
         )
+
+
+@pytest.mark.parametrize("kind", ["503", "busy", "timeout"])
+def test_a_fault_while_fetching_the_token_is_retried(sandbox, tmp_path: Path, kind) -> None:
+    sandbox.timeout_sleep_seconds = 1.0
+    client = client_for(sandbox, tmp_path)
+    client.http.timeout_seconds = 0.3
+    sandbox.fail_next(2, kind)
+    rows = client.datacube("getusersummary", DATA_DATE, DATA_DATE, appid=APPID, today=TODAY)
+    assert rows
+    assert sandbox.call_counts["cgi-bin/stable_token"] == 3  # two faults, then the token
+    assert sandbox.call_counts["datacube/getusersummary"] == 1
+
+
+@pytest.mark.parametrize("kind", ["503", "busy", "timeout"])
+def test_a_token_endpoint_that_stays_down_fails_the_account_by_name(sandbox, tmp_path: Path, kind) -> None:
+    sandbox.timeout_sleep_seconds = 1.0
+    client = client_for(sandbox, tmp_path / "tokens")
+    client.http.timeout_seconds = 0.3
+    sandbox.fail_next(5, kind)  # RetryPolicy's default: five attempts
+    window = RunWindow.for_date(DATA_DATE, 7)
+    result = extract_wechat_account(
+        client, RawLake(tmp_path / "lake"), account(), task(), window, "r1", TODAY
+    )
+    assert result["status"] == "error", result
+    for fragment in (APPID, str(DATA_DATE), "cgi-bin/stable_token", "gave up after 5 attempts"):
+        assert fragment in result["message"], (fragment, result["message"])
+    assert sandbox.call_counts["cgi-bin/stable_token"] == 5
+    assert sandbox.call_counts["cgi-bin/freepublish/batchget"] == 0
