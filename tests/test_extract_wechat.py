@@ -430,3 +430,31 @@ def test_a_token_endpoint_that_stays_down_fails_the_account_by_name(sandbox, tmp
         assert fragment in result["message"], (fragment, result["message"])
     assert sandbox.call_counts["cgi-bin/stable_token"] == 5
     assert sandbox.call_counts["cgi-bin/freepublish/batchget"] == 0
+
+
+def test_no_secret_or_token_in_the_lake_logs_or_errors_after_faults_and_a_refresh(
+    sandbox, tmp_path: Path, caplog
+) -> None:
+    """The same check on a harder run: a token refused mid-run (refresh), 5xx, errcode -1 and a
+    timeout (retry logs), and a failing account (an error message). Every token the sandbox issued
+    is looked for, not only the last."""
+    caplog.set_level(logging.DEBUG)
+    lake = RawLake(tmp_path / "lake")
+    window = RunWindow.for_date(DATA_DATE, 7)
+    client = faulty_client(sandbox, tmp_path / "tokens")
+    sandbox.expire_wechat_tokens(APPID)  # the cached token is refused on the next call
+    sandbox.timeout_sleep_seconds = 1.0
+    for kind in ("503", "busy", "timeout"):
+        sandbox.fail_next(1, kind)
+    ok = extract_wechat_account(client, lake, account(), task(), window, "r1", TODAY)
+    sandbox.wechat_unauthorized_apps.add(APPID)
+    failed = extract_wechat_account(client, lake, account(), task(), window, "r2", TODAY)
+    assert ok["status"] == "ok" and failed["status"] == "error"
+    assert "retry" in caplog.text and "48001" in failed["message"]  # the faults really happened
+    tokens = list(sandbox._wechat_tokens)
+    assert len(tokens) >= 2  # the refused one and its replacement
+    secrets = [sandbox.wechat_world.secret_for(APPID), *tokens]
+    assert lake_rows(tmp_path / "lake") > 0
+    assert secrets_in_lake(tmp_path / "lake", secrets) == []
+    text = caplog.text + " ".join(str(r["message"]) for r in (ok, failed))
+    assert [s for s in secrets if s in text] == []
