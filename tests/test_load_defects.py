@@ -4,10 +4,15 @@ retriable, and a failing secrets backend is not "no token"."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import BigInteger, Boolean, Date, DateTime, Double, Integer, SmallInteger, Table, select, text
 
 from shengliang import jobs, settings
@@ -173,3 +178,71 @@ def test_a_45009_on_getarticletotal_loads_the_rest_of_the_wechat_day(pipeline_en
     refilled = {(r["msgid"], r["stat_date"]): r for r in _rows(url, "SELECT * FROM fct_article_daily")}
     assert all(refilled[(r["msgid"], r["stat_date"])]["day_reads"] == r["day_reads"] for r in daily)
     assert any(r["publish_date"] is not None and r["reads"] is not None for r in refilled.values())
+
+
+# --- 3. a DuckDB file held by another process is retriable --------------------------------------
+
+
+@pytest.fixture
+def duckdb_held_read_only(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """A warehouse DuckDB file that another process (an analyst, read-only) has open."""
+    from warehouse.migrate import upgrade_url
+
+    path = tmp_path / "warehouse.duckdb"
+    url = f"duckdb:///{path}"
+    upgrade_url(url)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            textwrap.dedent(
+                f"""
+                import sys, duckdb
+                connection = duckdb.connect({str(path)!r}, read_only=True)
+                print("open", flush=True)
+                sys.stdin.read()
+                """
+            ),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "open"
+        yield url, path
+    finally:
+        assert holder.stdin is not None
+        holder.stdin.close()
+        holder.wait(timeout=10)
+
+
+def test_a_duckdb_file_held_by_another_process_is_retriable_not_a_config_error(
+    duckdb_held_read_only: tuple[str, Path],
+) -> None:
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from shengliang.airflow_glue import fail_fast_on_config_errors
+    from shengliang.settings import ConfigError
+    from warehouse.db import WarehouseError, WarehouseLockedError
+
+    url, path = duckdb_held_read_only
+    with pytest.raises(WarehouseLockedError) as caught:
+        with fail_fast_on_config_errors(), open_warehouse(url):
+            pass
+    error = caught.value
+    assert not isinstance(error, WarehouseError | ConfigError | AirflowFailException)
+    message = str(error)
+    assert str(path) in message and "another process holds it" in message
+    assert "retr" in message  # says the task is retried
+    assert error.path == str(path)
+
+
+def test_a_job_meeting_a_held_file_fails_as_retriable(duckdb_held_read_only, monkeypatch) -> None:
+    """What a DAG task calls (here the marts build) sees the same retriable error."""
+    from warehouse.db import WarehouseLockedError
+
+    url, path = duckdb_held_read_only
+    monkeypatch.setenv("WAREHOUSE_URL", url)
+    with pytest.raises(WarehouseLockedError, match="another process holds it"):
+        jobs.build_marts()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,6 +15,35 @@ from extractors.errors import ShengliangError
 
 class WarehouseError(ShengliangError):
     """The warehouse cannot be opened or written; the message names the URL (without password)."""
+
+
+class WarehouseLockedError(ShengliangError):
+    """Another process holds the DuckDB file (an analyst's session, even a read-only one, or another
+    load). Waiting fixes it, not configuration: this is deliberately not a WarehouseError, so the DAG
+    task fails and is retried instead of failing at once."""
+
+    def __init__(self, path: str, holder: str | None = None) -> None:
+        self.path = path
+        self.holder = holder
+        by = f" ({holder})" if holder else ""
+        super().__init__(
+            f"the DuckDB file {path} is locked: another process holds it{by}, e.g. an analyst's "
+            "session (read-only ones included) or another load. The task will be retried; if it keeps "
+            "failing, close that session. Analysts can query a copy of the file while loads run"
+        )
+
+
+_DUCKDB_LOCK = re.compile(r'Could not set lock on file "(?P<path>[^"]+)"(?:.*?\(PID (?P<pid>\d+)\))?', re.S)
+
+
+def lock_error(error: BaseException) -> WarehouseLockedError | None:
+    """A WarehouseLockedError if `error` (a DBAPIError or the driver's own) is DuckDB refusing a file
+    that another process holds; None otherwise."""
+    original = getattr(error, "orig", None) or error
+    match = _DUCKDB_LOCK.search(str(original))
+    if match is None:
+        return None
+    return WarehouseLockedError(match["path"], f"PID {match['pid']}" if match["pid"] else None)
 
 
 def safe_url(url: str) -> str:
@@ -60,11 +90,20 @@ def open_warehouse(url: str) -> Iterator[Engine]:
         try:
             require_current(engine)
         except DBAPIError as error:
+            locked = lock_error(error)
+            if locked is not None:
+                raise locked from None
             reason = str(error.orig).strip().splitlines()[0] if error.orig else type(error).__name__
             raise WarehouseError(
-                f"cannot open the warehouse at {safe_url(url)}: {reason}. Check WAREHOUSE_URL, that the "
-                "server is up, or that no other process holds the DuckDB file"
+                f"cannot open the warehouse at {safe_url(url)}: {reason}. Check WAREHOUSE_URL and that "
+                "the server is up"
             ) from None
-        yield engine
+        try:
+            yield engine
+        except DBAPIError as error:  # a connection opened later met the lock
+            locked = lock_error(error)
+            if locked is not None:
+                raise locked from None
+            raise
     finally:
         engine.dispose()
