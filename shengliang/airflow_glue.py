@@ -6,20 +6,35 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
 
+from extractors.errors import ShengliangError
 from shengliang.registry import RegistryError, TokenRef, env_lookup
 from shengliang.settings import BEIJING, ConfigError
 from warehouse.db import WarehouseError
 
 
+def _fail_exception() -> type[Exception]:
+    """Airflow 3's task SDK exception; airflow.exceptions' one is deprecated (3.3 warns on every use)."""
+    try:
+        from airflow.sdk.exceptions import AirflowFailException
+    except ImportError:  # an Airflow older than the task SDK's exceptions
+        from airflow.exceptions import AirflowFailException
+    return AirflowFailException
+
+
 @contextmanager
 def fail_fast_on_config_errors() -> Iterator[None]:
-    """Configuration mistakes fail the task at once: retrying cannot fix a bad registry or URL."""
+    """Configuration mistakes fail the task at once: retrying cannot fix a bad registry or URL.
+    Everything else (a DuckDB file another process holds, a secrets backend that is down, an API
+    outage) propagates, and Airflow retries the task."""
     try:
         yield
     except (ConfigError, RegistryError, WarehouseError) as error:
-        from airflow.exceptions import AirflowFailException
+        raise _fail_exception()(str(error)) from None
 
-        raise AirflowFailException(str(error)) from None
+
+class SecretBackendError(ShengliangError):
+    """Asking the secrets backend for a connection failed (Vault unreachable, a timeout): transient,
+    so the task is retried. Never a RegistryError, which would ask a person to re-authorize."""
 
 
 # Emitted by each platform's DAG once the date's load is in the warehouse and its marts are built and
@@ -39,13 +54,49 @@ def data_date_of(data_interval_start: datetime) -> date:
 
 
 def airflow_secret_lookup(ref: TokenRef) -> str | None:
-    """Environment variables first, then the Airflow connection's password."""
+    """Environment variables first, then the Airflow connection's password.
+
+    None means "not found": no such variable or connection, or one without a password; the registry
+    check then names it and a person must act. A secrets backend that failed raises
+    SecretBackendError naming the connection id (never a value, nor the backend's message, which may
+    hold one), so the task is retried."""
     secret = env_lookup(ref)
     if secret or not ref.connection:
         return secret
     from airflow.sdk import Connection
+    from airflow.sdk.exceptions import AirflowNotFoundException
 
     try:
-        return Connection.get(ref.connection).password or None
-    except Exception:  # an unknown connection id: the registry check reports it by name
+        connection = Connection.get(ref.connection)
+    except AirflowNotFoundException:
+        # Connection.get reports a backend that raised like one without the connection: ask again.
+        failure = _backend_failure(ref.connection)
+        if failure:
+            raise SecretBackendError(
+                f"looking up Airflow connection {ref.connection} failed: the secrets backend {failure}; "
+                "the task will be retried"
+            ) from None
         return None
+    except Exception as error:
+        raise SecretBackendError(
+            f"looking up Airflow connection {ref.connection} failed ({type(error).__name__}); "
+            "the task will be retried"
+        ) from None
+    return connection.password or None
+
+
+def _backend_failure(conn_id: str) -> str | None:
+    """ "<Backend> raised <Error>" for the first configured secrets backend that raises on `conn_id`,
+    None if every backend answered (with or without the connection)."""
+    try:
+        from airflow.sdk.execution_time.supervisor import ensure_secrets_backend_loaded
+
+        backends = ensure_secrets_backend_loaded()
+    except Exception:
+        return None
+    for backend in backends:
+        try:
+            backend.get_connection(conn_id=conn_id)
+        except Exception as error:
+            return f"{type(backend).__name__} raised {type(error).__name__}"
+    return None

@@ -246,3 +246,119 @@ def test_a_job_meeting_a_held_file_fails_as_retriable(duckdb_held_read_only, mon
     monkeypatch.setenv("WAREHOUSE_URL", url)
     with pytest.raises(WarehouseLockedError, match="another process holds it"):
         jobs.build_marts()
+
+
+# --- 5. a failing secrets backend is retried, not "no token" ------------------------------------
+
+
+class FailingSecretsBackend:
+    """A secrets backend that is down (say, Vault unreachable)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        pass
+
+    def _set_connection_class(self, connection_class: Any) -> None:
+        pass
+
+    def get_connection(self, conn_id: str, **kwargs: Any) -> Any:
+        raise ConnectionError("vault.internal:8200 unreachable, token=RELSECRETvaultvalue")
+
+    def get_variable(self, key: str, **kwargs: Any) -> None:
+        return None
+
+    def get_config(self, key: str) -> None:
+        return None
+
+
+@pytest.fixture
+def failing_secrets_backend(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    from airflow.sdk.configuration import clear_secrets_backends_cache
+
+    monkeypatch.setenv("AIRFLOW__SECRETS__BACKEND", f"{__name__}.FailingSecretsBackend")
+    clear_secrets_backends_cache()
+    try:
+        yield
+    finally:
+        monkeypatch.delenv("AIRFLOW__SECRETS__BACKEND")
+        clear_secrets_backends_cache()
+
+
+def test_airflow_secret_lookup_tells_not_found_from_a_failing_backend(
+    failing_secrets_backend: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from shengliang.airflow_glue import SecretBackendError, airflow_secret_lookup
+    from shengliang.registry import RegistryError, TokenRef
+
+    monkeypatch.delenv("AIRFLOW_CONN_WEIBO_XIAOLI", raising=False)
+    with pytest.raises(SecretBackendError) as caught:
+        airflow_secret_lookup(TokenRef(connection="weibo_xiaoli"))
+    error = caught.value
+    assert not isinstance(error, RegistryError)
+    assert "weibo_xiaoli" in str(error) and "retr" in str(error)
+    assert "RELSECRETvaultvalue" not in str(error) and "vault.internal" not in str(error)
+
+    # What the environment holds is found first, without asking the backend.
+    monkeypatch.setenv("AIRFLOW_CONN_WEIBO_XIAOLI", '{"conn_type": "generic", "password": "tok-b"}')
+    assert airflow_secret_lookup(TokenRef(connection="weibo_xiaoli")) == "tok-b"
+
+
+def test_airflow_secret_lookup_returns_none_when_the_connection_does_not_exist(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from shengliang.airflow_glue import airflow_secret_lookup
+    from shengliang.registry import TokenRef
+
+    monkeypatch.delenv("AIRFLOW__SECRETS__BACKEND", raising=False)
+    monkeypatch.delenv("AIRFLOW_CONN_NOBODY_HAS_THIS", raising=False)
+    monkeypatch.delenv("NOBODY_HAS_THIS_TOKEN", raising=False)
+    assert airflow_secret_lookup(TokenRef(connection="nobody_has_this")) is None
+    assert airflow_secret_lookup(TokenRef(env="NOBODY_HAS_THIS_TOKEN")) is None
+    monkeypatch.setenv("AIRFLOW_CONN_NO_PASSWORD", '{"conn_type": "generic"}')
+    assert airflow_secret_lookup(TokenRef(connection="no_password")) is None
+
+
+def test_a_failing_backend_during_plan_is_not_a_registry_error(
+    failing_secrets_backend: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The DAG's plan task: a backend outage is retried, never turned into AirflowFailException."""
+    from shengliang.airflow_glue import SecretBackendError, airflow_secret_lookup, fail_fast_on_config_errors
+    from shengliang.registry import load_registry
+
+    registry = tmp_path / "accounts.yml"
+    registry.write_text(
+        textwrap.dedent(
+            """
+            brands:
+              - id: shanhai
+                name: 山海茶饮
+            accounts:
+              - brand: shanhai
+                platform: weibo
+                account_id: "6000000101"
+                display_name: 小李
+                kind: employee
+                department: 市场部
+                token_connection: weibo_xiaoli
+            """
+        ),
+        encoding="utf-8",
+    )
+    monkeypatch.delenv("AIRFLOW_CONN_WEIBO_XIAOLI", raising=False)
+    with pytest.raises(SecretBackendError, match="weibo_xiaoli"):
+        with fail_fast_on_config_errors():
+            load_registry(registry, lookup=airflow_secret_lookup)
+
+
+def test_fail_fast_uses_the_task_sdk_exception(tmp_path: Path) -> None:
+    import warnings
+
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from shengliang.airflow_glue import fail_fast_on_config_errors
+    from shengliang.settings import ConfigError
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(AirflowFailException, match="bad value"):
+            with fail_fast_on_config_errors():
+                raise ConfigError("bad value")
