@@ -13,6 +13,8 @@ help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
 	@echo "  (make demo DATE=2026-11-01 runs a past date)"
 
+# `pip install -e .` builds the optional C accelerator transforms/_fastseg.c where a C compiler works; without
+# one it prints a warning and the transforms run transforms/_pyfastseg.py (same results, slower).
 $(STAMP): requirements.txt pyproject.toml setup.py transforms/_fastseg.c
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt

@@ -7,8 +7,8 @@ from pathlib import Path
 import jieba
 import jieba.analyse
 import pytest
-from transforms._fastseg import tally_terms
 
+from transforms._accel import tally_terms
 from transforms.keywords import KeywordExtractor, default_idf_path, load_idf
 
 

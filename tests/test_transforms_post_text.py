@@ -6,10 +6,10 @@ import random
 from pathlib import Path
 
 import pytest
-from transforms._fastseg import lookup_entries, tally_terms
 
 from tests.test_transforms_sentiment import TINY, write_tsv
 from transforms import post_text
+from transforms._accel import lookup_entries, tally_terms
 from transforms.confidential import ConfidentialMatcher
 from transforms.post_text import PostTextAnalyzer
 from transforms.segment import Segmenter, count_terms

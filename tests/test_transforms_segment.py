@@ -616,7 +616,8 @@ def test_too_large_a_user_freq_is_a_dictionary_error(tmp_path: Path) -> None:
 
 def test_a_dictionary_whose_init_failed_cannot_cut() -> None:
     import jieba.finalseg
-    from transforms._fastseg import Dictionary
+
+    from transforms._accel import Dictionary
 
     broken = Dictionary.__new__(Dictionary)
     with pytest.raises(KeyError):
@@ -627,7 +628,8 @@ def test_a_dictionary_whose_init_failed_cannot_cut() -> None:
 
 def test_a_dictionary_whose_init_failed_early_cannot_be_initialized_again() -> None:
     import jieba.finalseg
-    from transforms._fastseg import Dictionary
+
+    from transforms._accel import Dictionary
 
     tables = (jieba.finalseg.start_P, jieba.finalseg.trans_P, jieba.finalseg.emit_P)
     broken = Dictionary.__new__(Dictionary)

@@ -115,7 +115,7 @@ class KeywordExtractor:
             return []
         # Sorting (-weight, term) tuples orders by exact weight desc, then term, with no key function;
         # only the top_k are divided by total and rounded (round(x, 6) is slow, ~0.3 µs a call).
-        # transforms.post_text ranks with _fastseg.tally_terms, which the tests hold equal to this.
+        # transforms.post_text ranks with _accel.tally_terms (C or Python), held equal to this by the tests.
         ranked.sort()
         return [(term, round(-negative_score / total, 6)) for negative_score, term in ranked[:top_k]]
 

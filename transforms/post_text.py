@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from transforms._fastseg import lookup_entries, tally_terms
+from transforms._accel import lookup_entries, tally_terms
 from transforms.confidential import ConfidentialMatcher
 from transforms.keywords import KeywordExtractor
 from transforms.segment import Segmenter

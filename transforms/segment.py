@@ -7,7 +7,9 @@ strings, numbers with their units, Latin brand and product names, runs of one re
 mark. Only the Chinese runs between them go through the backend (precise mode, HMM on):
 
 - "jieba-c": jieba's own algorithm ported to C (transforms/_fastseg.c), the default
-  (SHENGLIANG_SEGMENTER); it gives exactly jieba's tokens, about 30x faster;
+  (SHENGLIANG_SEGMENTER); it gives exactly jieba's tokens, about 30x faster. Where the extension is not
+  built, the same algorithm runs in Python (transforms/_pyfastseg.py, same tokens, about jieba's speed);
+  see transforms/_accel.py;
 - "rjieba": jieba-rs behind a Python binding (its tokens differ from jieba's on about 0.5%);
 - "jieba": the Python reference implementation.
 
@@ -15,9 +17,10 @@ All load jieba 0.42.1's own main dictionary (jieba/dict.txt) and the brand's use
 jieba's format, and each distinct set of user words gets its own backend instance, so one brand's terms
 never change another brand's segmentation.
 
-The outer loop is C too (`_fastseg.scan`): it tries the protected-token regex only where a token can
-start and cuts the Chinese text between tokens at the run boundaries below. `reference_tokenize` is
-the same tokenization as one regex split in Python; the tests hold the two equal.
+The outer loop is C too (`_fastseg.scan`; `_pyfastseg.scan` without the extension): it tries the
+protected-token regex only where a token can start and cuts the Chinese text between tokens at the run
+boundaries below. `reference_tokenize` is the same tokenization as one regex split in Python; the tests
+hold the two equal.
 """
 
 from __future__ import annotations
@@ -37,15 +40,8 @@ import jieba
 import jieba.finalseg
 import rjieba
 
+from transforms import _accel  # the C extension where built, else the same API in Python
 from transforms.weibo_text import SPAN_PATTERNS, CleanText
-
-try:
-    from transforms import _fastseg
-except ImportError as error:  # the C extension is built by `pip install -e .` (make does it)
-    raise ImportError(
-        "transforms._fastseg (the segmenter's C extension) is not built: run `make test` or "
-        "`.venv/bin/python -m pip install -e .` in the project folder; it needs a C compiler (gcc)"
-    ) from error
 
 __all__ = [
     "BACKENDS",
@@ -118,7 +114,7 @@ _BEFORE_MODAL = "是能要会敢"  # 不 ends a run before these
 _ADVERBS_BEFORE_SHI = "就也都又才"  # end a run before 是
 _COPULA = "是"
 _BOUNDARY_CHARS = _NUMERAL + _NEGATION + _ADVERBS_BEFORE_SHI
-# The same rules for _fastseg.scan, in its order: (numeral, measure word), (不, modal), (adverb, 是).
+# The same rules for _accel.scan, in its order: (numeral, measure word), (不, modal), (adverb, 是).
 _RUN_RULES = (_NUMERAL, _MEASURE, _NEGATION, _BEFORE_MODAL, _ADVERBS_BEFORE_SHI, _COPULA)
 
 
@@ -319,7 +315,7 @@ class Segmenter:
     def tokenize(self, text: str) -> list[str]:
         """Every token of `text` in order, punctuation included, whitespace dropped."""
         backend = self._backend or self._ready_backend()
-        return _fastseg.scan(text, self._match_protected, self._han_firsts, _RUN_RULES, backend.cutter)
+        return _accel.scan(text, self._match_protected, self._han_firsts, _RUN_RULES, backend.cutter)
 
     def reference_tokenize(self, text: str) -> list[str]:
         """`tokenize` as one regex split in Python: slower, the same tokens (the tests hold them equal)."""
@@ -416,7 +412,7 @@ class Segmenter:
 class _Patterns:
     named: re.Pattern[str]  # every alternative as a named group: a token's kind
     split: re.Pattern[str]  # reference_tokenize's split
-    protected: re.Pattern[str]  # the protected tokens alone, tried by _fastseg.scan where one may start
+    protected: re.Pattern[str]  # the protected tokens alone, tried by _accel.scan where one may start
     han_firsts: str  # Chinese characters a user term in the regex starts with
 
 
@@ -509,7 +505,7 @@ def _jieba_base_dictionary() -> tuple[dict[str, int], int]:
 @dataclass(frozen=True)
 class _Backend:
     cut: Callable[[str], list[str]]  # the backend's own cut of any text
-    cutter: object  # what _fastseg.scan cuts Chinese runs with: a _fastseg.Dictionary, or `cut`
+    cutter: object  # what _accel.scan cuts Chinese runs with: an _accel.Dictionary, or `cut`
 
 
 _BACKEND_LOCK = threading.Lock()
@@ -531,7 +527,7 @@ def _load_backend_cached(backend: str, words: tuple[_DictionaryEntry, ...]) -> _
     if backend == "jieba-c":
         tokenizer = _jieba_tokenizer(words)
         finalseg = jieba.finalseg
-        dictionary = _fastseg.Dictionary(
+        dictionary = _accel.Dictionary(
             tokenizer.FREQ, tokenizer.total, finalseg.start_P, finalseg.trans_P, finalseg.emit_P
         )
         return _Backend(dictionary.cut, dictionary)

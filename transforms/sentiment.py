@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from extractors.errors import ShengliangError
-from transforms._fastseg import sentiment_pass
+from transforms._accel import sentiment_pass
 from transforms.weibo_text import RepostLink, clean_weibo_text, iter_spans, new_frozen
 
 __all__ = [
@@ -123,7 +123,7 @@ class _Model:
 
 
 class _PassTables(NamedTuple):
-    """What _fastseg.sentiment_pass reads, by position in this order (its SentimentTables struct)."""
+    """What _accel.sentiment_pass reads, by position in this order (its SentimentTables struct)."""
 
     join_starts: frozenset[str]
     join_pairs: frozenset[str]
@@ -267,7 +267,7 @@ class SentimentScorer:
     def _pass_entries(
         self, tokens: Sequence[str], entries: Sequence[Sequence[Any]]
     ) -> tuple[float, int, float]:
-        """_pass with each token's (kind, weight, ...) entry given; the loop is _fastseg.sentiment_pass,
+        """_pass with each token's (kind, weight, ...) entry given; the loop is _accel.sentiment_pass,
         which the tests hold equal to _pass_entries_reference."""
         tokens = tokens if isinstance(tokens, list) else list(tokens)
         entries = entries if isinstance(entries, list) else list(entries)

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TypeVar
 
-from transforms._fastseg import Normalizer
+from transforms._accel import Normalizer
 
 __all__ = [
     "CleanText",
