@@ -6,6 +6,7 @@ so errors inside a 200 body (WeChat) and HTTP errors (Weibo) go through the same
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 import re
@@ -55,6 +56,38 @@ class RetryPolicy:
 def redact(params: Mapping[str, Any] | None) -> dict[str, Any]:
     """Params safe to log or store: secret values replaced."""
     return {k: ("***" if k in SECRET_PARAMS else v) for k, v in (params or {}).items()}
+
+
+# After json.loads, a surrogate code point left in a string is a lone one (an escaped "\ud83d" cut
+# from its pair); valid pairs are already joined. PostgreSQL refuses NUL ("\u0000") in text.
+_UNSAFE_ESCAPE = re.compile(r"\\u(?:0000|d[89a-f][0-9a-f]{2})", re.IGNORECASE)
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def safe_text(value: str) -> str:
+    """Text that every store accepts: lone surrogates replaced by U+FFFD, NUL characters removed."""
+    return _LONE_SURROGATE.sub("\ufffd", value).replace("\x00", "")
+
+
+def _make_safe(value: Any) -> Any:
+    if isinstance(value, str):
+        return safe_text(value)
+    if isinstance(value, list):
+        return [_make_safe(item) for item in value]
+    if isinstance(value, dict):
+        return {safe_text(key): _make_safe(item) for key, item in value.items()}
+    return value
+
+
+def made_safe(payload: Any, text: str) -> Any:
+    """The payload parsed from `text`, with every string made safe (see `safe_text`). Raw JSON cannot
+    hold a NUL or a lone surrogate unescaped, so only a text with such an escape is walked."""
+    return _make_safe(payload) if _UNSAFE_ESCAPE.search(text) else payload
+
+
+def loads_safe(text: str) -> Any:
+    """json.loads with every string made safe."""
+    return made_safe(json.loads(text), text)
 
 
 @dataclass
@@ -139,9 +172,15 @@ class HttpClient:
             raise RetriableError(
                 f"connection failed ({type(error).__name__})", platform=self.platform, endpoint=endpoint
             ) from None
+        except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError) as error:
+            # The body was cut short (the connection dropped mid-answer) or could not be decoded:
+            # the same transient failure as a 5xx, retried like one.
+            raise RetriableError(
+                f"answer cut short ({type(error).__name__})", platform=self.platform, endpoint=endpoint
+            ) from None
         text = response.text
         try:
-            payload = response.json() if text else None
+            payload = made_safe(response.json(), text) if text else None
         except ValueError:
             payload = None
         error = self.classify(response.status_code, payload, endpoint)

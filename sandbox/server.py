@@ -47,7 +47,9 @@ COUNT_MAX_IDS = 100
 SHOW_BATCH_MAX_IDS = 50
 IP_LIMIT = 10_000
 # "busy": WeChat answers HTTP 200 {"errcode":-1,"errmsg":"system error"}; Weibo treats it like "5xx".
-FAULT_KINDS = ("5xx", "500", "502", "503", "timeout", "busy")
+# "truncated": the answer's headers promise more body than is sent before the connection closes
+# (requests raises ChunkedEncodingError); "drop": the connection closes without an answer.
+FAULT_KINDS = ("5xx", "500", "502", "503", "timeout", "busy", "truncated", "drop")
 
 WECHAT_TOKEN_TTL_SECONDS = 7200.0
 WECHAT_REFRESH_MARGIN_SHARE = 300 / 7200  # stable_token renews in the last 5 minutes of 2 hours
@@ -498,6 +500,19 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
+    def send_broken(self, kind: str) -> None:
+        """A "truncated" answer (half a JSON body, then the connection closes) or a "drop"."""
+        self.close_connection = True
+        if kind == "drop":
+            return
+        body = b'{"statuses":[{"id":1,"text":"cut sho'
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json;charset=UTF-8")
+        self.send_header("Content-Length", str(len(body) * 4))
+        self.end_headers()
+        self.wfile.write(body)
+        self.wfile.flush()
+
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (stdlib signature)
         if log.isEnabledFor(logging.DEBUG):
             log.debug("%s %s", self.address_string(), redact_tokens(format % args))
@@ -650,7 +665,8 @@ class SandboxServer:
         return self.world.token_for(uid)
 
     def fail_next(self, n: int = 1, kind: str = "5xx") -> None:
-        """Make the next n requests fail: "5xx" (503), "500", "502", "503" or "timeout"."""
+        """Make the next n requests fail: "5xx" (503), "500", "502", "503", "timeout", "busy",
+        "truncated" (half a body, then the connection closes) or "drop" (closed, no answer)."""
         if kind not in FAULT_KINDS:
             raise ValueError(f"kind must be one of {FAULT_KINDS}")
         with self._lock:
@@ -867,6 +883,9 @@ class SandboxServer:
         length = int(request.headers.get("Content-Length") or 0)
         raw_body = request.rfile.read(length) if length else b""  # always read: keep-alive stays in sync
         fault = self._next_fault("wechat")
+        if fault in ("truncated", "drop"):
+            request.send_broken(fault)
+            return
         if fault == "timeout":
             time.sleep(self.timeout_sleep_seconds)  # then answer normally; the client has likely gone
         elif fault is not None:
@@ -923,6 +942,9 @@ class SandboxServer:
     def _handle_weibo(self, request: _Handler, route: Route, path: str, query: str) -> None:
         self._count_ip_call()
         fault = self._next_fault()
+        if fault in ("truncated", "drop"):
+            request.send_broken(fault)
+            return
         if fault == "timeout":
             time.sleep(self.timeout_sleep_seconds)  # then answer normally; the client has likely gone
         elif fault is not None:
@@ -968,7 +990,11 @@ class SandboxServer:
         return uid
 
     def _send_json(self, request: _Handler, status: int, payload: Any) -> None:
-        body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+        try:
+            body = text.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate (as tests inject): escaped, as the real APIs do
+            body = json.dumps(payload, ensure_ascii=True, separators=(",", ":")).encode("ascii")
         request.send_body(status, body, "application/json;charset=UTF-8")
 
     def _send_weibo_error(self, request: _Handler, path: str, error: WeiboApiError) -> None:
