@@ -24,7 +24,7 @@ from extractors.errors import (
     RetriableError,
 )
 from extractors.http import HttpClient, HttpResponse, RetryPolicy, redact
-from transforms.weibo_status import parse_created_at
+from transforms.weibo_status import MalformedRecord, check_status, status_id
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +77,12 @@ class WeiboSettings:
 
 
 ResponseSink = Callable[[str, dict[str, Any], HttpResponse], None]
+# (endpoint, record, reason): a record skipped because it cannot be read; the caller quarantines it.
+MalformedSink = Callable[[str, Any, str], None]
+
+
+def _log_malformed(endpoint: str, record: Any, reason: str) -> None:
+    log.warning("weibo %s: skipped a malformed record (%s)", endpoint, reason)
 
 
 class RateLimitWaitTooLong(RateLimitedError):
@@ -193,10 +199,11 @@ class MaxIdPaginator:
         return self._more
 
     def advance(self, items: Sequence[dict[str, Any]], endpoint: str, next_cursor: Any = None) -> None:
+        """Move past a page of valid statuses (see `check_status`): ids and dates already checked."""
         if not items or str(next_cursor) == "0":
             self._more = False
             return
-        ids = [int(item["id"]) for item in items]
+        ids = [int(status_id(item)) for item in items]
         next_max_id = min(ids) - 1
         if next_max_id in self._seen:
             raise CursorSeenTwice(
@@ -205,20 +212,43 @@ class MaxIdPaginator:
         self._seen.add(next_max_id)
         self.max_id = next_max_id
         if self.stop_before is not None:
-            oldest = min(parse_created_at(item["created_at"]) for item in items)
+            oldest = min(check_status(item)[1] for item in items)
             if oldest < self.stop_before:
                 self._more = False
 
 
-def _validated_list(payload: Any, key: str | None, endpoint: str) -> list[dict[str, Any]]:
-    items = payload.get(key) if key is not None and isinstance(payload, dict) else payload
-    if not isinstance(items, list) or not all(isinstance(item, dict) and "id" in item for item in items):
+def _validated_list(payload: Any, key: str | None, endpoint: str) -> list[Any]:
+    """The response's list (under `key`); a response of another shape is an error of the call."""
+    if key is None:
+        items = payload
+    else:
+        items = payload.get(key) if isinstance(payload, dict) else None
+    if not isinstance(items, list):
         raise PermanentError(
-            f"malformed response: expected a list of objects with an id{f' under {key!r}' if key else ''}",
+            f"malformed response: expected a list{f' under {key!r}' if key else ''}, "
+            f"got {type(items).__name__}",
             platform=PLATFORM,
             endpoint=endpoint,
         )
     return items
+
+
+def _readable(
+    items: Sequence[Any],
+    endpoint: str,
+    check: Callable[[Any], object],
+    on_malformed: MalformedSink,
+) -> list[dict[str, Any]]:
+    """The items `check` accepts; each one it refuses goes to `on_malformed` with the reason."""
+    good = []
+    for item in items:
+        try:
+            check(item)
+        except MalformedRecord as error:
+            on_malformed(endpoint, item, str(error))
+            continue
+        good.append(item)
+    return good
 
 
 def iter_timeline(
@@ -230,9 +260,11 @@ def iter_timeline(
     stop_before: datetime | None,
     on_response: ResponseSink | None = None,
     page_size: int = PAGE_SIZE,
+    on_malformed: MalformedSink = _log_malformed,
 ) -> Iterator[list[dict[str, Any]]]:
     """Yield pages of the account's posts newer than since_id (all of them when it is None,
-    back to `stop_before`)."""
+    back to `stop_before`). A post without a valid id or created_at goes to `on_malformed` and is
+    left out of the page, of the paging and of the bookmark."""
     paginator = MaxIdPaginator(page_size, stop_before=None if since_id else stop_before)
     while paginator.has_more():
         params: dict[str, Any] = {"uid": uid, "count": page_size, "trim_user": 0}
@@ -241,7 +273,15 @@ def iter_timeline(
         if paginator.max_id is not None:
             params["max_id"] = paginator.max_id
         payload = client.get(TIMELINE, params, token=token, account=uid, on_response=on_response)
-        statuses = _validated_list(payload, "statuses", TIMELINE)
+        raw = _validated_list(payload, "statuses", TIMELINE)
+        statuses = _readable(raw, TIMELINE, check_status, on_malformed)
+        if raw and not statuses:
+            log.warning(
+                "weibo %s, account %s: none of the %d posts of a page could be read; paging stops here",
+                TIMELINE,
+                uid,
+                len(raw),
+            )
         paginator.advance(statuses, TIMELINE, payload.get("next_cursor"))
         yield statuses
 
@@ -253,15 +293,17 @@ def fetch_counts(
     token: str,
     post_ids: Sequence[str],
     on_response: ResponseSink | None = None,
+    on_malformed: MalformedSink = _log_malformed,
 ) -> list[dict[str, Any]]:
-    """Current reposts/comments/attitudes of known posts, 100 ids a call."""
+    """Current reposts/comments/attitudes of known posts, 100 ids a call. An entry without a valid id
+    goes to `on_malformed`."""
     rows: list[dict[str, Any]] = []
     for start in range(0, len(post_ids), COUNT_IDS_PER_CALL):
         chunk = post_ids[start : start + COUNT_IDS_PER_CALL]
         payload = client.get(
             COUNTS, {"ids": ",".join(chunk)}, token=token, account=uid, on_response=on_response
         )
-        rows.extend(_validated_list(payload, None, COUNTS))
+        rows.extend(_readable(_validated_list(payload, None, COUNTS), COUNTS, status_id, on_malformed))
     return rows
 
 

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+import re
+import traceback
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -13,6 +17,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from extractors.errors import ShengliangError
+from extractors.lake import Quarantine, RawLake, RawRecord
 from shengliang.registry import Account
 from shengliang.settings import BEIJING, ConfigError
 from transforms.confidential import CONFIDENTIAL_TERMS_ENV, ConfidentialMatcher
@@ -22,6 +27,8 @@ from transforms.segment import DEFAULT_STOPWORDS_PATH, Segmenter, load_stopwords
 from transforms.sentiment import configured_scorer
 from warehouse.load import DayLoad
 
+log = logging.getLogger(__name__)
+
 STATUS_OK = "ok"
 STATUS_REAUTHORIZE = "reauthorize"
 STATUS_RATE_LIMITED = "rate_limited"
@@ -30,6 +37,50 @@ STATUS_ERROR = "error"
 
 class RunIncomplete(ShengliangError):
     """Some accounts could not be read; the message lists them and what to do."""
+
+
+_SECRET_IN_TEXT = re.compile(r"\b(access_token|secret|appsecret|client_secret)=[^&\s\"']+")
+
+
+def unexpected_failure(platform: str, account: str, data_date: date | str, error: BaseException) -> str:
+    """The result message of an account that failed in a way no handler expected (logged with its
+    traceback); secrets in URLs are redacted."""
+    text = _SECRET_IN_TEXT.sub(r"\1=***", f"{type(error).__name__}: {error}")
+    log.error(
+        "%s, account %s, date %s: unexpected failure; the other accounts go on\n%s",
+        platform,
+        account,
+        data_date,
+        _SECRET_IN_TEXT.sub(r"\1=***", traceback.format_exc()),
+    )
+    return f"{platform}, account {account}, date {data_date}: unexpected failure ({text})"
+
+
+def failed_result(account_id: str, message: str) -> dict[str, Any]:
+    """The result of an account that could not even start (unknown to the registry, lookup failed)."""
+    return {
+        "account_id": account_id,
+        "status": STATUS_ERROR,
+        "message": message,
+        "posts_fetched": 0,
+        "api_calls": 0,
+        "bookmark": None,
+        "bookmark_at": None,
+        "quarantined": 0,
+    }
+
+
+def quarantine_summary(results: Sequence[dict[str, Any]], data_date: date, platform: str) -> str | None:
+    """ "N records quarantined" for the run summary, by account; None when there were none."""
+    counts = {r["account_id"]: int(r.get("quarantined") or 0) for r in results}
+    total = sum(counts.values())
+    if not total:
+        return None
+    by_account = ", ".join(f"{account} {n}" for account, n in sorted(counts.items()) if n)
+    return (
+        f"{platform} run for {data_date}: {total} records quarantined (could not be read; skipped) - "
+        f"by account: {by_account}; they are kept under platform={platform}/_quarantine/ in the lake"
+    )
 
 
 def parse_data_date(text: str) -> date:
@@ -176,6 +227,66 @@ def read_staged(folder: Path) -> DayLoad:
     return day
 
 
+# --- quarantine in the transform -----------------------------------------------------------------
+
+
+def quarantine_lake(records: Sequence[RawRecord], lake: RawLake | None) -> RawLake | None:
+    """Where a transform quarantines: the lake given, else the one the records were read from."""
+    return lake if lake is not None else getattr(records, "lake", None)
+
+
+class TransformQuarantine:
+    """The transform's quarantine of one platform-day: records it cannot read, by account."""
+
+    def __init__(self, platform: str, day: date, lake: RawLake | None) -> None:
+        self.platform = platform
+        self.day = day
+        self.lake = lake
+        self.by_account: dict[str, Quarantine] = {}
+        self.fallback: dict[str, int] = defaultdict(int)
+
+    def add(self, record: RawRecord, item: Any, reason: str) -> None:
+        log.warning(
+            "%s %s, account %s, date %s: skipped and quarantined a record the transform cannot read (%s)",
+            self.platform,
+            record.endpoint,
+            record.account_id,
+            self.day,
+            reason,
+        )
+        if self.lake is None:
+            self.fallback[record.account_id] += 1
+            return
+        quarantine = self.by_account.get(record.account_id)
+        if quarantine is None:
+            quarantine = self.lake.quarantine(self.platform, self.day, record.account_id, "transform")
+            self.by_account[record.account_id] = quarantine
+        quarantine.add(record.endpoint, item, reason, params=record.params, requested_at=record.requested_at)
+
+    def counts(self) -> dict[str, int]:
+        found = dict(self.fallback)
+        for account_id, quarantine in self.by_account.items():
+            found[account_id] = found.get(account_id, 0) + quarantine.count
+        return found
+
+    def flush(self) -> dict[str, int]:
+        """Write the quarantine (replacing the transform's earlier files of the day); the counts."""
+        counts = self.counts()
+        if self.lake is not None:
+            self.lake.clear_quarantine(self.platform, self.day, "transform")
+            for quarantine in self.by_account.values():
+                quarantine.flush()
+        if counts:
+            log.warning(
+                "%s %s: %d records quarantined by the transform (%s)",
+                self.platform,
+                self.day,
+                sum(counts.values()),
+                ", ".join(f"account {a} {n}" for a, n in sorted(counts.items())),
+            )
+        return counts
+
+
 # --- check ----------------------------------------------------------------------------------------
 
 
@@ -208,10 +319,14 @@ def add_run_results(day: DayLoad, results: Sequence[dict[str, Any]], *, stream: 
 
 
 def check_results(results: Sequence[dict[str, Any]], data_date: date, platform: str = "weibo") -> list[str]:
-    """Raise RunIncomplete when accounts must re-authorize or failed; return rate-limit warnings."""
+    """Raise RunIncomplete when accounts must re-authorize or failed; return rate-limit warnings and
+    the count of quarantined records."""
     reauthorize = [r for r in results if r["status"] == STATUS_REAUTHORIZE]
     failed = [r for r in results if r["status"] == STATUS_ERROR]
     warnings = [r["message"] for r in results if r["status"] == STATUS_RATE_LIMITED]
+    quarantined = quarantine_summary(results, data_date, platform)
+    if quarantined:
+        warnings.append(quarantined)
     if reauthorize or failed:
         lines = [f"{platform} run for {data_date}: the other accounts loaded, but"]
         if reauthorize:
@@ -222,5 +337,7 @@ def check_results(results: Sequence[dict[str, Any]], data_date: date, platform: 
         if failed:
             lines.append(f"{len(failed)} account(s) failed:")
             lines += [f"  - {r['message']}" for r in failed]
+        if quarantined:
+            lines.append(quarantined)
         raise RunIncomplete("\n".join(lines))
     return warnings

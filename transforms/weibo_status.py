@@ -7,7 +7,15 @@ import unicodedata
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 
-__all__ = ["parse_count", "parse_created_at"]
+__all__ = ["MalformedRecord", "check_status", "parse_count", "parse_created_at", "parse_post_id"]
+
+INT64_MAX = 2**63 - 1
+
+
+class MalformedRecord(ValueError):
+    """A record that cannot be read (no usable id, an unparseable date, a wrong type): it is skipped
+    and quarantined, never loaded. The message says why."""
+
 
 # Chinese display units; "w" is the pinyin shorthand for 万 ("10w+").
 _COUNT_UNITS = {"": 1, "万": 10_000, "w": 10_000, "亿": 100_000_000}
@@ -78,3 +86,43 @@ def parse_created_at(value: str) -> datetime:
     except ValueError as error:
         raise ValueError(f"unparseable Weibo created_at {value!r}: {error}") from None
     return moment.astimezone(UTC)
+
+
+def parse_post_id(value: object) -> str:
+    """A Weibo id as its decimal text: an int or a string of digits, 1 to 2**63 - 1 (int64, the
+    warehouse's and the API's range). Raises MalformedRecord otherwise, so nothing else ever becomes
+    a since_id or max_id."""
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise MalformedRecord(f"id {value!r} is not a number")
+    text = str(value).strip()
+    if not text.isascii() or not text.isdigit():
+        raise MalformedRecord(f"id {value!r} is not a number")
+    number = int(text)
+    if not 0 < number <= INT64_MAX:
+        raise MalformedRecord(f"id {value!r} is outside 1..2**63-1 (int64)")
+    return str(number)
+
+
+def status_id(status: dict) -> str:
+    """The id of a status or count entry (idstr, else id), validated; idstr and id must agree."""
+    if not isinstance(status, dict):
+        raise MalformedRecord(f"expected an object, got {type(status).__name__}")
+    idstr, raw = status.get("idstr"), status.get("id")
+    if idstr in (None, "") and raw in (None, ""):
+        raise MalformedRecord("no id")
+    post_id = parse_post_id(idstr if idstr not in (None, "") else raw)
+    if idstr not in (None, "") and raw not in (None, "") and parse_post_id(raw) != post_id:
+        raise MalformedRecord(f"id {raw!r} and idstr {idstr!r} disagree")
+    return post_id
+
+
+def check_status(status: dict) -> tuple[str, datetime]:
+    """(post id, created_at in UTC) of a timeline status, or MalformedRecord naming what is wrong."""
+    post_id = status_id(status)
+    if "created_at" not in status:
+        raise MalformedRecord("no created_at")
+    try:
+        created = parse_created_at(status["created_at"])
+    except ValueError as error:
+        raise MalformedRecord(str(error)) from None
+    return post_id, created
