@@ -30,6 +30,8 @@ from extractors.errors import (
     TokenRejectedError,
 )
 from extractors.http import HttpClient, HttpResponse, RetryPolicy, redact
+from transforms.wechat import check_published_item
+from transforms.weibo_status import MalformedRecord, parse_count
 
 log = logging.getLogger(__name__)
 
@@ -284,6 +286,12 @@ class WeChatSettings:
 
 
 ResponseSink = Callable[[str, dict[str, Any], HttpResponse], None]
+# (endpoint, record, reason): a record skipped because it cannot be read; the caller quarantines it.
+MalformedSink = Callable[[str, Any, str], None]
+
+
+def _log_malformed(endpoint: str, record: Any, reason: str) -> None:
+    log.warning("wechat %s: skipped a malformed record (%s)", endpoint, reason)
 
 
 class WeChatClient:
@@ -412,9 +420,11 @@ def iter_published(
     stop_before_update_time: int | None,
     on_response: ResponseSink | None = None,
     page_size: int = BATCHGET_MAX_COUNT,
+    on_malformed: MalformedSink = _log_malformed,
 ) -> Iterator[list[dict[str, Any]]]:
     """Pages of published messages, newest first, until one is not newer than the bookmark (or,
-    without a bookmark, older than `stop_before_update_time`)."""
+    without a bookmark, older than `stop_before_update_time`). An item that cannot be read (see
+    `check_published_item`) goes to `on_malformed` and is left out of the page and of the paging."""
     offset, seen = 0, set()
     while True:
         if offset in seen:
@@ -431,11 +441,24 @@ def iter_published(
             raise PermanentError(
                 "malformed response: no 'item' list", platform=PLATFORM, endpoint=BATCHGET, account=appid
             )
-        yield items
+        readable = []
+        for item in items:
+            try:
+                check_published_item(item)
+            except MalformedRecord as error:
+                on_malformed(BATCHGET, item, str(error))
+                continue
+            readable.append(item)
+        yield readable
         if not items:
             return
-        oldest = min(int(item.get("update_time") or 0) for item in items)
         offset += len(items)
+        total = parse_count(payload.get("total_count"))
+        if not readable:
+            if total is None or offset >= total:
+                return
+            continue  # nothing to judge the age by: read the next page
+        oldest = min(check_published_item(item)[1] for item in readable)
         if since_update_time is not None and oldest <= since_update_time:
             return
         if (
@@ -444,5 +467,5 @@ def iter_published(
             and oldest < stop_before_update_time
         ):
             return
-        if offset >= int(payload.get("total_count") or 0):
+        if total is None or offset >= total:
             return

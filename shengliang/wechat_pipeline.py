@@ -22,7 +22,7 @@ from extractors.errors import (
     RateLimitedError,
     ReauthorizeError,
 )
-from extractors.http import RetryPolicy
+from extractors.http import HttpResponse, RetryPolicy
 from extractors.lake import RawLake, RawRecord
 from extractors.wechat import (
     BATCHGET,
@@ -39,12 +39,16 @@ from shengliang.daily import (
     STATUS_RATE_LIMITED,
     STATUS_REAUTHORIZE,
     RunWindow,
+    TransformQuarantine,
     account_row,
     add_run_results,
     analyzer_for,
     brand_rows,
+    failed_result,
     keyword_rows,
+    quarantine_lake,
     term_rows,
+    unexpected_failure,
     utc_naive,
 )
 from shengliang.registry import Account, Registry, SecretLookup
@@ -53,11 +57,14 @@ from transforms.post_text import PostTextAnalyzer
 from transforms.wechat import (
     article_summary_rows,
     article_total_rows,
+    check_datacube_row,
+    check_published_item,
     follower_days,
     merge_article_daily,
     msgid_from_url,
     read_days,
 )
+from transforms.weibo_status import MalformedRecord
 from transforms.weibo_text import clean_weibo_text
 from warehouse.load import DayLoad, read_bookmarks
 from warehouse.schema import fct_article_daily
@@ -134,7 +141,10 @@ def extract_wechat_account(
     run_id: str,
     today: date,
 ) -> dict[str, Any]:
-    """Read one Official Account into the lake. Failures are recorded in the result, never raised."""
+    """Read one Official Account into the lake. Failures are recorded in the result, never raised.
+
+    A record that cannot be read (an item without update_time, a datacube row whose ref_date is not
+    YYYY-MM-DD) is skipped, logged, counted in `quarantined` and kept in the lake's quarantine."""
     day = window.data_date.isoformat()
     appid = account.account_id
     result: dict[str, Any] = {
@@ -145,8 +155,26 @@ def extract_wechat_account(
         "api_calls": 0,
         "bookmark": None,
         "bookmark_at": None,
+        "quarantined": 0,
     }
     buffer = lake.buffer(PLATFORM, window.data_date, appid, run_id)
+    quarantine = lake.quarantine(PLATFORM, window.data_date, appid, "extract", run_id)
+    last_response: dict[str, Any] = {}
+
+    def on_response(endpoint: str, params: dict[str, Any], response: HttpResponse) -> None:
+        last_response.update(params=params, requested_at=datetime.fromtimestamp(response.requested_at, UTC))
+        buffer.add(endpoint, params, response)
+
+    def on_malformed(endpoint: str, record: Any, reason: str) -> None:
+        log.warning(
+            "wechat %s, account %s, date %s: skipped and quarantined a malformed record (%s)",
+            endpoint,
+            account.label(),
+            day,
+            reason,
+        )
+        quarantine.add(endpoint, record, reason, **last_response)
+
     calls_before = sum(client.http.call_counts.values())
     warnings: list[str] = []
     try:
@@ -158,10 +186,11 @@ def extract_wechat_account(
             appid=appid,
             since_update_time=since,
             stop_before_update_time=int(window.tracking_from.timestamp()),
-            on_response=buffer.add,
+            on_response=on_response,
+            on_malformed=on_malformed,
         ):
             for item in page:
-                update_time = int(item.get("update_time") or 0)
+                _, update_time = check_published_item(item)  # the page holds only readable items
                 if since is not None and update_time <= since:
                     continue
                 result["posts_fetched"] += len((item.get("content") or {}).get("news_item") or [])
@@ -172,9 +201,15 @@ def extract_wechat_account(
             result["bookmark_at"] = datetime.fromtimestamp(newest, UTC).replace(tzinfo=None).isoformat()
         for name, begin, end in stats_requests(window.data_date):
             try:
-                client.datacube(name, begin, end, appid=appid, today=today, on_response=buffer.add)
+                rows = client.datacube(name, begin, end, appid=appid, today=today, on_response=on_response)
             except QuotaExhaustedError as error:
                 warnings.append(str(error.with_context(data_date=day)))
+                continue
+            for row in rows:
+                try:
+                    check_datacube_row(name, row)
+                except MalformedRecord as error:
+                    on_malformed(DATACUBE + name, row, str(error))
     except ReauthorizeError as error:
         result.update(
             status=STATUS_REAUTHORIZE, message=str(error.with_context(account=appid, data_date=day))
@@ -185,17 +220,27 @@ def extract_wechat_account(
         result.update(status=STATUS_RATE_LIMITED, message=str(error.with_context(data_date=day)))
     except ApiError as error:
         result.update(status=STATUS_ERROR, message=str(error.with_context(account=appid, data_date=day)))
+    except Exception as error:  # the promise: one account's surprise never fails its batch
+        result.update(
+            status=STATUS_ERROR,
+            message=unexpected_failure(PLATFORM, account.label(), day, error),
+            bookmark=None,
+            bookmark_at=None,
+        )
     finally:
         buffer.flush()
+        quarantine.flush()
     if warnings and result["status"] == STATUS_OK:
         result.update(status=STATUS_RATE_LIMITED, message="; ".join(warnings))
+    result["quarantined"] = quarantine.count
     result["api_calls"] = sum(client.http.call_counts.values()) - calls_before
     if result["status"] == STATUS_OK:
         log.info(
-            "wechat %s %s: %d new articles, %d API calls",
+            "wechat %s %s: %d new articles, %d records quarantined, %d API calls",
             account.label(),
             day,
             result["posts_fetched"],
+            result["quarantined"],
             result["api_calls"],
         )
     else:
@@ -215,6 +260,8 @@ def extract_wechat_batch(
     token_dir: Path,
     today: date | None = None,
 ) -> list[dict[str, Any]]:
+    """Read a batch of accounts; each account's failure is its own result, the others go on."""
+
     def secret_for(appid: str) -> str | None:
         return lookup(registry.account(PLATFORM, appid).token)
 
@@ -223,7 +270,16 @@ def extract_wechat_batch(
     try:
         results = []
         for position, task in enumerate(batch, start=1):
-            account = registry.account(PLATFORM, task["account_id"])
+            try:
+                account = registry.account(PLATFORM, task["account_id"])
+            except Exception as error:
+                results.append(
+                    failed_result(
+                        task["account_id"],
+                        unexpected_failure(PLATFORM, str(task["account_id"]), window.data_date, error),
+                    )
+                )
+                continue
             log.info("wechat %s: account %d/%d %s", window.data_date, position, len(batch), account.label())
             results.append(extract_wechat_account(client, lake, account, task, window, run_id, today))
         return results
@@ -243,7 +299,7 @@ def _article_rows(
     articles: list[dict[str, Any]] = []
     terms: list[dict[str, Any]] = []
     keywords: list[dict[str, Any]] = []
-    published = datetime.fromtimestamp(int(item["update_time"]), UTC)
+    published = datetime.fromtimestamp(check_published_item(item)[1], UTC)
     for position, news in enumerate((item.get("content") or {}).get("news_item") or [], start=1):
         url = str(news.get("url") or "")
         parts = msgid_from_url(url)
@@ -292,36 +348,73 @@ def transform_wechat_day(
     window: RunWindow,
     results: Sequence[dict[str, Any]] = (),
     analyzer: Callable[[Path | None], PostTextAnalyzer] = analyzer_for,
+    lake: RawLake | None = None,
 ) -> DayLoad:
-    """Build the day's warehouse rows from its raw responses (every run of that date, latest wins)."""
+    """Build the day's warehouse rows from its raw responses (every run of that date, latest wins).
+
+    What cannot be read (a response of the wrong shape, an item without update_time, a datacube row
+    whose dates are not YYYY-MM-DD) is skipped and quarantined in `lake` (by default the lake the
+    records were read from), so a bad answer kept in the lake never fails the day, nor a rebuild."""
+    quarantine = TransformQuarantine(PLATFORM, window.data_date, quarantine_lake(records, lake))
     accounts = {a.account_id: a for a in registry.for_platform(PLATFORM)}
     out = DayLoad(platform=PLATFORM, data_date=window.data_date)
     out.brands = brand_rows(accounts.values())
-    items: dict[tuple[str, str], tuple[datetime, dict[str, Any]]] = {}
+    items: dict[tuple[str, str], tuple[datetime, dict[str, Any], RawRecord]] = {}
     # account -> (endpoint, begin_date, end_date) -> latest (observed_at, rows): a re-run of the same
     # request replaces the earlier answer instead of adding to it.
     stats: dict[str, dict[tuple[str, str, str], tuple[datetime, list[dict[str, Any]]]]] = {}
     for record in records:
         if record.account_id not in accounts:
             continue
-        payload = record.payload()
+        try:
+            payload = record.payload()
+        except ValueError as error:
+            quarantine.add(record, record.body, f"body is not JSON ({error})")
+            continue
         if record.endpoint == BATCHGET:
-            for item in payload.get("item") or []:
-                items[(record.account_id, str(item.get("article_id")))] = (record.requested_at, item)
+            page = payload.get("item") if isinstance(payload, dict) else None
+            if not isinstance(page, list):
+                quarantine.add(record, payload, "not an object with an 'item' list")
+                continue
+            for item in page:
+                try:
+                    article_id, _ = check_published_item(item)
+                except MalformedRecord as error:
+                    quarantine.add(record, item, str(error))
+                    continue
+                items[(record.account_id, article_id)] = (record.requested_at, item, record)
         elif record.endpoint.startswith(DATACUBE):
+            rows = payload.get("list") if isinstance(payload, dict) else None
+            if not isinstance(rows, list):
+                quarantine.add(record, payload, "not an object with a 'list' list")
+                continue
             name = record.endpoint.removeprefix(DATACUBE)
             name = FAMILY_KEY.get(name, name)
+            readable = []
+            for row in rows:
+                try:
+                    check_datacube_row(name, row)
+                except MalformedRecord as error:
+                    quarantine.add(record, row, str(error))
+                    continue
+                readable.append(row)
             key = (name, str(record.params.get("begin_date")), str(record.params.get("end_date")))
             latest = stats.setdefault(record.account_id, {})
             if key not in latest or latest[key][0] <= record.requested_at:
-                latest[key] = (record.requested_at, payload.get("list") or [])
+                latest[key] = (record.requested_at, readable)
 
     end = utc_naive(window.interval_end)
-    for (account_id, _), (observed_at, item) in sorted(items.items(), key=lambda kv: kv[0]):
+    for (account_id, _), (observed_at, item, record) in sorted(items.items(), key=lambda kv: kv[0]):
         account = accounts[account_id]
-        if utc_naive(datetime.fromtimestamp(int(item.get("update_time") or 0), UTC)) >= end:
+        if utc_naive(datetime.fromtimestamp(check_published_item(item)[1], UTC)) >= end:
             continue  # published after the data interval: the next day's run loads it
-        rows, terms, keywords = _article_rows(item, account, observed_at, analyzer(account.brand.dictionary))
+        try:
+            rows, terms, keywords = _article_rows(
+                item, account, observed_at, analyzer(account.brand.dictionary)
+            )
+        except (MalformedRecord, KeyError, TypeError, ValueError, AttributeError) as error:
+            quarantine.add(record, item, f"{type(error).__name__}: {error}")
+            continue
         out.articles.extend(rows)
         out.terms.extend(terms)
         out.keywords.extend(keywords)
@@ -353,5 +446,6 @@ def transform_wechat_day(
             out.article_daily.append(full)
         out.accounts.append(account_row(account, None, latest_followers))
 
+    quarantine.flush()
     add_run_results(out, results, stream=BATCHGET)
     return out

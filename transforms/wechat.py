@@ -5,13 +5,21 @@ Rows are plain dicts named like the warehouse columns; nothing here does I/O.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from transforms.weibo_status import parse_count
+from transforms.weibo_status import MalformedRecord, parse_count
+
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+# Datacube endpoints whose rows are per article (a msgid); getarticletotal's carry details too.
+ARTICLE_ENDPOINTS = frozenset(
+    {"getarticletotal", "getarticlesummary", "getarticletotaldetail", "getarticleread"}
+)
+TOTAL_ENDPOINTS = frozenset({"getarticletotal", "getarticletotaldetail"})
 
 
 def msgid_from_url(url: str) -> tuple[str, int] | None:
@@ -27,11 +35,59 @@ def msgid_from_url(url: str) -> tuple[str, int] | None:
 
 
 def _ref_date(row: dict[str, Any], field: str = "ref_date") -> date:
-    value = row.get(field)
+    """The row's date; MalformedRecord (a ValueError) unless it is a real YYYY-MM-DD date."""
+    value = row.get(field) if isinstance(row, dict) else None
     try:
-        return date.fromisoformat(str(value))
+        if not isinstance(value, str) or not _ISO_DATE.fullmatch(value):
+            raise ValueError
+        return date.fromisoformat(value)
     except ValueError:
-        raise ValueError(f"{field} {value!r} is not a YYYY-MM-DD date") from None
+        raise MalformedRecord(f"{field} {value!r} is not a YYYY-MM-DD date") from None
+
+
+def check_published_item(item: Any) -> tuple[str, int]:
+    """(article_id, update_time) of a freepublish/batchget item, or MalformedRecord saying what is
+    wrong: not an object, no article_id, no or a non-numeric update_time, news_item not a list of
+    objects."""
+    if not isinstance(item, dict):
+        raise MalformedRecord(f"expected an object, got {type(item).__name__}")
+    article_id = item.get("article_id")
+    if not isinstance(article_id, str | int) or isinstance(article_id, bool) or str(article_id) == "":
+        raise MalformedRecord(f"article_id {article_id!r} is missing or not a string")
+    update_time = item.get("update_time")
+    if update_time is None:
+        raise MalformedRecord("no update_time")
+    text = str(update_time).strip()
+    if isinstance(update_time, bool) or not isinstance(update_time, int | str) or not text.isdigit():
+        raise MalformedRecord(f"update_time {update_time!r} is not a Unix time")
+    if not 0 < int(text) < 2**31 * 2:
+        raise MalformedRecord(f"update_time {update_time!r} is out of range")
+    content = item.get("content")
+    if content is not None and not isinstance(content, dict):
+        raise MalformedRecord(f"content is a {type(content).__name__}, not an object")
+    news = (content or {}).get("news_item")
+    if news is not None and (not isinstance(news, list) or not all(isinstance(n, dict) for n in news)):
+        raise MalformedRecord("content.news_item is not a list of objects")
+    return str(article_id), int(text)
+
+
+def check_datacube_row(endpoint: str, row: Any) -> None:
+    """MalformedRecord unless a row of datacube `endpoint` (its bare name) can be read: an object
+    with a YYYY-MM-DD ref_date; for article endpoints a msgid; for totals, details that are objects
+    each with a YYYY-MM-DD stat_date."""
+    if not isinstance(row, dict):
+        raise MalformedRecord(f"expected an object, got {type(row).__name__}")
+    _ref_date(row)
+    if endpoint in ARTICLE_ENDPOINTS and row.get("msgid") in (None, ""):
+        raise MalformedRecord("no msgid")
+    if endpoint in TOTAL_ENDPOINTS:
+        details = row.get("details") or []
+        if not isinstance(details, list):
+            raise MalformedRecord("details is not a list")
+        for detail in details:
+            if not isinstance(detail, dict):
+                raise MalformedRecord("a details entry is not an object")
+            _ref_date(detail, "stat_date")
 
 
 def _int(row: dict[str, Any], field: str) -> int | None:
