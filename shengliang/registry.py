@@ -119,19 +119,34 @@ def _entropy(text: str) -> float:
     return -sum(n / len(text) * math.log2(n / len(text)) for n in counts.values())
 
 
+# A WeChat appid (wx + 16 hex digits) is public: an account id, and part of names such as
+# WECHAT_SECRET_WX1A2B3C4D5E6F7A8B. The AppSecret is 32 hex digits without the wx.
+WECHAT_APPID = re.compile(r"wx[0-9a-f]{16}(?![0-9a-z])", re.IGNORECASE)
+
+
+def _class_of(char: str) -> str:
+    return "d" if char.isdigit() else "u" if char.isupper() else "l"
+
+
 def looks_like_secret(value: str) -> bool:
     """A token or secret rather than a name: a Weibo token (2.00...), a long hex string (a WeChat
-    AppSecret), or a long run of mixed letters and digits with high entropy. Names such as
-    WEIBO_TOKEN_6000000001, WECHAT_SECRET_WX5348000000000001 or weibo_xiaoli are not."""
+    AppSecret), or a long run of letters and digits that is random-looking: high entropy, and letter
+    case and digits alternating as they do in random strings, not at word boundaries as in
+    ShanhaiTeaOfficial2026. Names such as WEIBO_TOKEN_6000000001, WECHAT_SECRET_WX5348000000000001,
+    weibo_xiaoli or a WeChat appid are not."""
     if re.match(r"\s*2\.00[A-Za-z0-9_]{8,}", value):
         return True
-    for run in re.findall(r"[A-Za-z0-9+/=]{16,}", value):
-        classes = sum(bool(re.search(pattern, run)) for pattern in ("[a-z]", "[A-Z]", "[0-9]"))
-        if len(run) >= 24 and re.fullmatch(r"[0-9a-f]+|[0-9A-F]+", run) and classes >= 2:
+    for run in re.findall(r"[A-Za-z0-9+/=_\-]{16,}", WECHAT_APPID.sub(" ", value)):
+        chars = re.sub(r"[+/=_\-]", "", run)
+        if len(chars) < 16:
+            continue
+        classes = {_class_of(c) for c in chars}
+        switches = sum(_class_of(a) != _class_of(b) for a, b in zip(chars, chars[1:], strict=False))
+        if len(chars) >= 24 and re.fullmatch(r"[0-9a-f]+|[0-9A-F]+", chars) and len(classes) >= 2:
             return True
-        if classes >= 2 and _entropy(run) >= 3.0:
+        if len(classes) >= 2 and switches / len(chars) >= 0.3 and _entropy(chars) >= 3.0:
             return True
-        if len(run) >= 32 and _entropy(run) >= 4.2:
+        if len(chars) >= 32 and _entropy(chars) >= 4.2:
             return True
     return False
 

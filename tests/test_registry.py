@@ -216,8 +216,43 @@ def test_ordinary_names_are_not_taken_for_secrets(tmp_path: Path) -> None:
     text = GOOD.replace("token_env: TEST_TOKEN_A", "token_env: WEIBO_TOKEN_6000000001").replace(
         "token_connection: weibo_xiaoli", "token_connection: weibo_token_xiaoli_marketing_2026"
     )
+    text += (
+        "  - brand: shanhai\n    platform: wechat\n    account_id: wx1a2b3c4d5e6f7a8b\n"
+        "    display_name: ShanhaiTeaOfficial2026\n    kind: brand\n"
+        "    token_env: WECHAT_SECRET_WX1A2B3C4D5E6F7A8B\n"
+    )
     registry = load_registry(write(tmp_path, text), lookup=always)
     assert [a.token for a in registry.accounts] == [
         TokenRef(env="WEIBO_TOKEN_6000000001"),
         TokenRef(connection="weibo_token_xiaoli_marketing_2026"),
+        TokenRef(env="WECHAT_SECRET_WX1A2B3C4D5E6F7A8B"),
     ]
+
+
+def test_what_looks_like_a_secret() -> None:
+    import base64
+    import random
+
+    from shengliang.registry import looks_like_secret
+
+    rng = random.Random(13)
+    base62 = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+    for _ in range(300):
+        assert looks_like_secret("".join(rng.choice(base62) for _ in range(32)))
+        assert looks_like_secret(rng.randbytes(16).hex())  # a WeChat AppSecret
+        assert looks_like_secret(base64.urlsafe_b64encode(rng.randbytes(32)).decode())
+        assert looks_like_secret("2.00" + "".join(rng.choice(base62) for _ in range(28)))  # Weibo
+        assert looks_like_secret(f"山海 {rng.randbytes(16).hex()} 市场部")
+    names = [
+        "WEIBO_TOKEN_6000000001",
+        "WECHAT_SECRET_WX5348000000000001",
+        "WECHAT_SECRET_WX1A2B3C4D5E6F7A8B",
+        "wx1a2b3c4d5e6f7a8b",  # a real-looking appid: public, not a secret
+        "weibo_token_xiaoli_marketing_2026",
+        "ShanhaiTeaOfficial2026",
+        "山海茶饮官方微博",
+        "ACCESS_TOKEN_FOR_THE_SHANHAI_BRAND_ACCOUNT",
+        "internationalization_department",
+        "6000000000000000101",
+    ]
+    assert [name for name in names if looks_like_secret(name)] == []
