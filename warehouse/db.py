@@ -28,8 +28,8 @@ class WarehouseLockedError(ShengliangError):
         by = f" ({holder})" if holder else ""
         super().__init__(
             f"the DuckDB file {path} is locked: another process holds it{by}, e.g. an analyst's "
-            "session (read-only ones included) or another load. The task will be retried; if it keeps "
-            "failing, close that session. Analysts can query a copy of the file while loads run"
+            "session (read-only ones included) or another load. Retry once it is closed (under Airflow "
+            "the task is retried by itself); analysts can query a copy of the file while loads run"
         )
 
 
