@@ -38,6 +38,9 @@ _RE_HMM_SKIP = re.compile(r"([a-zA-Z0-9]+(?:\.\d+)?%?)")
 _RE_HAN_RUN = re.compile("([\u4e00-\u9fd5]+)")
 
 
+_ABSENT: Any = object()  # not in FREQ
+
+
 def _is_han(char: str) -> bool:
     return "\u4e00" <= char <= "\u9fd5"
 
@@ -139,24 +142,24 @@ class Dictionary:
         length = len(sentence)
         route_prob = [0.0] * (length + 1)
         route_end = [0] * length
+        absent = _ABSENT
         for k in range(length - 1, -1, -1):
             best = 0.0
             best_end = -1
-            frag = sentence[k]
+            word_logp = get(sentence[k], absent)
             i = k
             # get_DAG's walk: frag in FREQ; a word where FREQ[frag] > 0. calc's max((prob, x)) over
             # ascending x, ">=" keeping the larger x on a tie.
-            while frag in logp:
-                word_logp = logp[frag]
+            while word_logp is not absent:
                 if word_logp is not None:
                     prob = word_logp + route_prob[i + 1]
                     if best_end < 0 or prob >= best:
                         best = prob
                         best_end = i
                 i += 1
-                if i >= length:
+                if i == length:
                     break
-                frag = sentence[k : i + 1]
+                word_logp = get(sentence[k : i + 1], absent)
             if best_end < 0:
                 best = lone + route_prob[k + 1]
                 best_end = k
