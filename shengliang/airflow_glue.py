@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
+from typing import NoReturn
 
 from extractors.errors import ShengliangError
 from shengliang.registry import RegistryError, TokenRef, env_lookup
@@ -59,7 +60,8 @@ def airflow_secret_lookup(ref: TokenRef) -> str | None:
     None means "not found": no such variable or connection, or one without a password; the registry
     check then names it and a person must act. A secrets backend that failed raises
     SecretBackendError naming the connection id (never a value, nor the backend's message, which may
-    hold one), so the task is retried."""
+    hold one), so the task is retried; one that denies access is a ConfigError (a person must grant
+    it)."""
     secret = env_lookup(ref)
     if secret or not ref.connection:
         return secret
@@ -71,22 +73,31 @@ def airflow_secret_lookup(ref: TokenRef) -> str | None:
     except AirflowNotFoundException:
         # Connection.get reports a backend that raised like one without the connection: ask again.
         failure = _backend_failure(ref.connection)
-        if failure:
-            raise SecretBackendError(
-                f"looking up Airflow connection {ref.connection} failed: the secrets backend {failure}; "
-                "the task will be retried"
-            ) from None
-        return None
+        if failure is None:
+            return None
+        backend, error = failure
+        _raise_lookup_failure(ref.connection, error, f"the secrets backend {backend} raised")
     except Exception as error:
-        raise SecretBackendError(
-            f"looking up Airflow connection {ref.connection} failed ({type(error).__name__}); "
-            "the task will be retried"
-        ) from None
+        _raise_lookup_failure(ref.connection, error, "it raised")
     return connection.password or None
 
 
-def _backend_failure(conn_id: str) -> str | None:
-    """ "<Backend> raised <Error>" for the first configured secrets backend that raises on `conn_id`,
+def _raise_lookup_failure(conn_id: str, error: Exception, how: str) -> NoReturn:
+    """Access denied is an authoritative "no" (a person must grant it: fail fast); anything else is
+    the backend failing (retried). Only class names are shown: a backend's message may hold a value."""
+    if isinstance(error, PermissionError):  # AirflowSecretsBackendAccessDenied
+        raise ConfigError(
+            f"looking up Airflow connection {conn_id}: {how} {type(error).__name__}, access denied. "
+            "Grant this worker access to the connection in the secrets backend"
+        ) from None
+    raise SecretBackendError(
+        f"looking up Airflow connection {conn_id} failed: {how} {type(error).__name__}; "
+        "the task will be retried"
+    ) from None
+
+
+def _backend_failure(conn_id: str) -> tuple[str, Exception] | None:
+    """(backend class name, error) for the first configured secrets backend that raises on `conn_id`;
     None if every backend answered (with or without the connection)."""
     try:
         from airflow.sdk.execution_time.supervisor import ensure_secrets_backend_loaded
@@ -98,5 +109,5 @@ def _backend_failure(conn_id: str) -> str | None:
         try:
             backend.get_connection(conn_id=conn_id)
         except Exception as error:
-            return f"{type(backend).__name__} raised {type(error).__name__}"
+            return type(backend).__name__, error
     return None

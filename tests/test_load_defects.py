@@ -302,6 +302,36 @@ def test_airflow_secret_lookup_tells_not_found_from_a_failing_backend(
     assert airflow_secret_lookup(TokenRef(connection="weibo_xiaoli")) == "tok-b"
 
 
+class DenyingSecretsBackend(FailingSecretsBackend):
+    """A secrets backend that answers, and refuses this worker."""
+
+    def get_connection(self, conn_id: str, **kwargs: Any) -> Any:
+        from airflow.sdk.exceptions import AirflowSecretsBackendAccessDenied
+
+        raise AirflowSecretsBackendAccessDenied(f"policy denies {conn_id}, token=RELSECRETvaultvalue")
+
+
+def test_a_backend_that_denies_access_is_a_configuration_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    from airflow.sdk.configuration import clear_secrets_backends_cache
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from shengliang.airflow_glue import airflow_secret_lookup, fail_fast_on_config_errors
+    from shengliang.registry import TokenRef
+
+    monkeypatch.delenv("AIRFLOW_CONN_WEIBO_XIAOLI", raising=False)
+    monkeypatch.setenv("AIRFLOW__SECRETS__BACKEND", f"{__name__}.DenyingSecretsBackend")
+    clear_secrets_backends_cache()
+    try:
+        with pytest.raises(AirflowFailException) as caught:
+            with fail_fast_on_config_errors():
+                airflow_secret_lookup(TokenRef(connection="weibo_xiaoli"))
+    finally:
+        monkeypatch.delenv("AIRFLOW__SECRETS__BACKEND")
+        clear_secrets_backends_cache()
+    assert "weibo_xiaoli" in str(caught.value) and "access denied" in str(caught.value)
+    assert "RELSECRETvaultvalue" not in str(caught.value)
+
+
 def test_airflow_secret_lookup_returns_none_when_the_connection_does_not_exist(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
