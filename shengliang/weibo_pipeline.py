@@ -51,7 +51,7 @@ from shengliang.daily import (
 from shengliang.registry import Account, Registry, SecretLookup
 from shengliang.settings import BEIJING, ConfigError, PipelineSettings
 from transforms.post_text import PostTextAnalyzer
-from transforms.weibo_status import MalformedRecord, check_status, parse_count, status_id
+from transforms.weibo_status import MalformedRecord, check_status, parse_count, parse_post_id, status_id
 from transforms.weibo_text import CleanText, clean_weibo_text
 from warehouse.load import DayLoad, read_bookmarks, read_tracked_posts
 from warehouse.schema import fct_post_engagement_daily
@@ -92,6 +92,20 @@ def plan_weibo_run(
     tasks = []
     for account in accounts:
         since_id, bookmark_at = bookmarks.get(account.account_id, (None, None))
+        if since_id is not None:
+            try:
+                since_id = parse_post_id(since_id)
+            except MalformedRecord as error:
+                # An id no post can have (an older run stored it): asking since it would fetch nothing,
+                # for good. Read the tracking window instead until a valid bookmark replaces it.
+                log.warning(
+                    "weibo %s, account %s: the since_id bookmark is not a valid id (%s); reading the "
+                    "tracking window instead",
+                    TIMELINE,
+                    account.label(),
+                    error,
+                )
+                since_id, bookmark_at = None, None
         # A date whose end lies before the newest post already loaded is a backfill: read the
         # timeline back to the tracking window instead of from the bookmark.
         backfill = bookmark_at is not None and window.interval_end.replace(tzinfo=None) <= bookmark_at
@@ -273,7 +287,7 @@ def _post_row(
         raise MalformedRecord(f"text is a {type(text).__name__}, not a string")
     clean = clean_weibo_text(text or "")
     original = status.get("retweeted_status") if isinstance(status.get("retweeted_status"), dict) else None
-    user = status.get("user") if isinstance(status.get("user"), dict) else {}
+    user: dict[str, Any] = status["user"] if isinstance(status.get("user"), dict) else {}
     original_user = original.get("user") if original and isinstance(original.get("user"), dict) else {}
     return {
         "post_id": post_id,

@@ -406,3 +406,108 @@ def test_wechat_items_without_update_time_and_bad_ref_dates_are_quarantined(
     token = FileTokenStore(tmp_path).read(APPID).access_token
     assert_no_secret(lake.quarantined("wechat", DATA_DATE), secret, token)
     assert any("2 records quarantined" in line for line in check_results([result], DATA_DATE, "wechat"))
+
+
+def test_a_bookmark_that_is_not_a_valid_id_does_not_freeze_the_account(pipeline_env: Path, sandbox) -> None:
+    """An account frozen by an earlier run (since_id beyond int64) reads its window again."""
+    from datetime import datetime
+
+    from shengliang import jobs, settings
+    from warehouse.db import open_warehouse
+    from warehouse.load import DayLoad, load_day
+
+    frozen = DayLoad(platform="weibo", data_date=DATA_DATE - timedelta(days=1))
+    frozen.bookmarks = [
+        {
+            "platform": "weibo",
+            "account_id": BRAND_UID,
+            "stream": TIMELINE,
+            "bookmark": BIG_ID,
+            "bookmark_at": datetime(2026, 11, 9, 12),
+        }
+    ]
+    with open_warehouse(settings.warehouse_url()) as engine:
+        load_day(engine, frozen)
+    tasks = {t["account_id"]: t for batch in jobs.plan("weibo", DATA_DATE) for t in batch}
+    assert tasks[BRAND_UID]["since_id"] is None and not tasks[BRAND_UID]["backfill"]
+    result = jobs.extract("weibo", [tasks[BRAND_UID]], DATA_DATE)[0]
+    assert result["status"] == "ok" and result["posts_fetched"] > 0
+
+
+def test_a_bad_entry_inside_a_good_counts_answer_and_unknown_followers(
+    sandbox, tmp_path: Path, monkeypatch, caplog
+) -> None:
+    world = sandbox.world
+    count_entry, user = world.count_entry, world.user
+
+    def entries(post_id, now):
+        entry = count_entry(post_id, now)
+        return {**entry, "id": "x", "idstr": "x"} if entry and str(post_id) == tracked[0][0] else entry
+
+    monkeypatch.setattr(world, "count_entry", entries)
+    monkeypatch.setattr(world, "user", lambda uid, now: {**user(uid, now), "followers_count": "很多"})
+    # Posts from before the timeline's window: statuses/count is asked for them.
+    old: list[str] = []
+    back = world.config.days + 1
+    while len(old) < 2:
+        old += [str(p.id) for p in world._day_posts(BRAND_UID, DATA_DATE - timedelta(days=back))]
+        back += 1
+    tracked = [[old[0], None], [old[1], None]]
+    caplog.set_level(logging.WARNING)
+    lake = RawLake(tmp_path / "lake")
+    result = extract_weibo_account(
+        weibo_client(sandbox),
+        lake,
+        registry().account("weibo", BRAND_UID),
+        weibo_task(BRAND_UID, tracked),
+        sandbox.world.token_for(BRAND_UID),
+        WINDOW,
+        "r1",
+    )
+    assert result["status"] == "ok" and result["quarantined"] == 1
+    assert [r["endpoint"] for r in lake.quarantined("weibo", DATA_DATE)] == [COUNTS]
+    day = transform_weibo_day(
+        lake.read("weibo", DATA_DATE),
+        registry=registry(),
+        window=WINDOW,
+        plan=[weibo_task(BRAND_UID, tracked)],
+    )
+    refreshed = {row["post_id"] for row in day.engagement}
+    assert old[1] in refreshed and old[0] not in refreshed
+    brand = next(row for row in day.accounts if row["account_id"] == BRAND_UID)
+    assert brand["followers"] is None
+    assert "followers_count '很多' missing or unparseable, stored as NULL" in caplog.text
+
+
+def test_article_rows_without_msgid_or_with_bad_stat_dates_are_quarantined(
+    sandbox, tmp_path: Path, monkeypatch
+) -> None:
+    world = sandbox.wechat_world
+    totals = world.article_totals
+
+    def damaged(appid, ref_date, last_stat_date):
+        rows = totals(appid, ref_date, last_stat_date)
+        if rows:
+            rows[0] = {k: v for k, v in rows[0].items() if k != "msgid"}
+        if len(rows) > 1 and rows[1]["details"]:
+            rows[1]["details"][0] = {**rows[1]["details"][0], "stat_date": "20261110"}
+        return rows
+
+    monkeypatch.setattr(world, "article_totals", damaged)
+    lake = RawLake(tmp_path / "lake")
+    result = extract_wechat_account(
+        wechat_client(sandbox, tmp_path / "tokens"),
+        lake,
+        registry().account("wechat", APPID),
+        wechat_task(),
+        WINDOW,
+        "r1",
+        TODAY,
+    )
+    assert result["status"] == "ok", result["message"]
+    bad = lake.quarantined("wechat", DATA_DATE)
+    assert result["quarantined"] == len(bad) >= 1
+    assert {r["endpoint"] for r in bad} == {"datacube/getarticletotal"}
+    day = transform_wechat_day(lake.read("wechat", DATA_DATE), registry=registry(), window=WINDOW)
+    assert day.account_daily
+    assert len([r for r in lake.quarantined("wechat", DATA_DATE) if r["stage"] == "transform"]) == len(bad)
