@@ -15,11 +15,15 @@ from warehouse.db import WarehouseError
 
 def _fail_exception() -> type[Exception]:
     """Airflow 3's task SDK exception; airflow.exceptions' one is deprecated (3.3 warns on every use)."""
+    import importlib
+
     try:
-        from airflow.sdk.exceptions import AirflowFailException
-    except ImportError:  # an Airflow older than the task SDK's exceptions
-        from airflow.exceptions import AirflowFailException
-    return AirflowFailException
+        found = getattr(importlib.import_module("airflow.sdk.exceptions"), "AirflowFailException", None)
+    except ImportError:
+        found = None
+    if found is None:  # an Airflow older than the task SDK's exceptions
+        found = importlib.import_module("airflow.exceptions").AirflowFailException
+    return found
 
 
 @contextmanager
