@@ -56,20 +56,6 @@ def unexpected_failure(platform: str, account: str, data_date: date | str, error
     return f"{platform}, account {account}, date {data_date}: unexpected failure ({text})"
 
 
-def failed_result(account_id: str, message: str) -> dict[str, Any]:
-    """The result of an account that could not even start (unknown to the registry, lookup failed)."""
-    return {
-        "account_id": account_id,
-        "status": STATUS_ERROR,
-        "message": message,
-        "posts_fetched": 0,
-        "api_calls": 0,
-        "bookmark": None,
-        "bookmark_at": None,
-        "quarantined": 0,
-    }
-
-
 def quarantine_summary(results: Sequence[dict[str, Any]], data_date: date, platform: str) -> str | None:
     """ "N records quarantined" for the run summary, by account; None when there were none."""
     counts = {r["account_id"]: int(r.get("quarantined") or 0) for r in results}

@@ -44,7 +44,6 @@ from shengliang.daily import (
     add_run_results,
     analyzer_for,
     brand_rows,
-    failed_result,
     keyword_rows,
     quarantine_lake,
     term_rows,
@@ -260,31 +259,33 @@ def extract_wechat_batch(
     token_dir: Path,
     today: date | None = None,
 ) -> list[dict[str, Any]]:
-    """Read a batch of accounts; each account's failure is its own result, the others go on."""
+    """Read a batch of accounts; each account's failure is its own result, the others go on.
+
+    An app-secret lookup that raises (a secrets backend that failed, or refused access) is not an
+    account's failure: the other accounts are read, then it is raised, so the task is retried or
+    fails as the lookup means."""
+    lookup_failures: list[Exception] = []
 
     def secret_for(appid: str) -> str | None:
-        return lookup(registry.account(PLATFORM, appid).token)
+        try:
+            return lookup(registry.account(PLATFORM, appid).token)
+        except Exception as error:
+            lookup_failures.append(error)
+            raise
 
     today = today or datetime.now(UTC).astimezone(BEIJING).date()
     client = wechat_client(settings, secret_for, token_dir)
     try:
         results = []
         for position, task in enumerate(batch, start=1):
-            try:
-                account = registry.account(PLATFORM, task["account_id"])
-            except Exception as error:
-                results.append(
-                    failed_result(
-                        task["account_id"],
-                        unexpected_failure(PLATFORM, str(task["account_id"]), window.data_date, error),
-                    )
-                )
-                continue
+            account = registry.account(PLATFORM, task["account_id"])
             log.info("wechat %s: account %d/%d %s", window.data_date, position, len(batch), account.label())
             results.append(extract_wechat_account(client, lake, account, task, window, run_id, today))
-        return results
     finally:
         client.close()
+    if lookup_failures:
+        raise lookup_failures[0]
+    return results
 
 
 # --- transform ------------------------------------------------------------------------------------

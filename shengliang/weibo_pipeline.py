@@ -41,7 +41,6 @@ from shengliang.daily import (
     add_run_results,
     analyzer_for,
     brand_rows,
-    failed_result,
     keyword_rows,
     quarantine_lake,
     term_rows,
@@ -250,29 +249,36 @@ def extract_weibo_batch(
     lookup: SecretLookup,
     run_id: str,
 ) -> list[dict[str, Any]]:
-    """Read a batch of accounts; each account's failure is its own result, the others go on."""
+    """Read a batch of accounts; each account's failure is its own result, the others go on.
+
+    A token lookup that raises (a secrets backend that failed, or refused access) is not an
+    account's failure: the other accounts are read, then it is raised, so the task is retried or
+    fails as the lookup means."""
     client = weibo_client(settings)
+    lookup_failure: Exception | None = None
     try:
         results = []
         for position, task in enumerate(batch, start=1):
+            account = registry.account(PLATFORM, task["account_id"])
+            log.info("weibo %s: account %d/%d %s", window.data_date, position, len(batch), account.label())
             try:
-                account = registry.account(PLATFORM, task["account_id"])
-                log.info(
-                    "weibo %s: account %d/%d %s", window.data_date, position, len(batch), account.label()
-                )
                 token = lookup(account.token)
             except Exception as error:
-                results.append(
-                    failed_result(
-                        task["account_id"],
-                        unexpected_failure(PLATFORM, str(task["account_id"]), window.data_date, error),
-                    )
+                log.warning(
+                    "weibo %s: the token lookup of account %s raised %s; the other accounts go on, "
+                    "then the task fails with it",
+                    window.data_date,
+                    account.label(),
+                    type(error).__name__,
                 )
+                lookup_failure = lookup_failure or error
                 continue
             results.append(extract_weibo_account(client, lake, account, task, token, window, run_id))
-        return results
     finally:
         client.close()
+    if lookup_failure is not None:
+        raise lookup_failure
+    return results
 
 
 # --- transform ------------------------------------------------------------------------------------

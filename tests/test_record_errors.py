@@ -511,3 +511,25 @@ def test_article_rows_without_msgid_or_with_bad_stat_dates_are_quarantined(
     day = transform_wechat_day(lake.read("wechat", DATA_DATE), registry=registry(), window=WINDOW)
     assert day.account_daily
     assert len([r for r in lake.quarantined("wechat", DATA_DATE) if r["stage"] == "transform"]) == len(bad)
+
+
+def test_a_token_lookup_that_raises_lets_the_other_accounts_run_then_fails_the_task(
+    pipeline_env: Path, sandbox
+) -> None:
+    from shengliang import jobs
+    from shengliang.registry import env_lookup
+
+    class BackendDown(Exception):
+        pass
+
+    def lookup(ref):
+        if ref.env and ref.env.endswith(BRAND_UID):
+            raise BackendDown("the secrets backend did not answer")
+        return env_lookup(ref)
+
+    batch = [task for batch in jobs.plan("weibo", DATA_DATE) for task in batch]
+    assert batch[0]["account_id"] == BRAND_UID and len(batch) >= 2
+    with pytest.raises(BackendDown):
+        jobs.extract("weibo", batch, DATA_DATE, lookup=lookup)  # raised: the task is retried
+    others = {t["account_id"] for t in batch} - {BRAND_UID}
+    assert sandbox.call_counts["users/show"] == len(others)  # ... after the other accounts were read
