@@ -392,3 +392,21 @@ def test_fail_fast_uses_the_task_sdk_exception(tmp_path: Path) -> None:
         with pytest.raises(AirflowFailException, match="bad value"):
             with fail_fast_on_config_errors():
                 raise ConfigError("bad value")
+
+
+def test_a_stored_bookmark_that_is_not_a_valid_id_is_replaced_not_kept_for_good(warehouse_url: str) -> None:
+    """A since_id of 99999999999999999999 (loaded before ids were validated) would make every real
+    id look older, so no new bookmark could ever replace it."""
+    from warehouse.load import _advancing_bookmarks
+    from warehouse.schema import etl_extraction_state
+
+    now = datetime(2026, 11, 11, 1, 0)
+    key = {"platform": "weibo", "account_id": "6000000001", "stream": "statuses/user_timeline"}
+    with open_warehouse(warehouse_url) as engine, engine.begin() as conn:
+        conn.execute(
+            etl_extraction_state.insert().values(**key, bookmark="99999999999999999999", updated_at=now)
+        )
+        fresh = [{**key, "bookmark": "4901961761950000"}]
+        assert _advancing_bookmarks(conn, fresh) == fresh
+        conn.execute(etl_extraction_state.update().values(bookmark="4901961761950001"))
+        assert _advancing_bookmarks(conn, fresh) == []  # a valid newer bookmark still wins

@@ -367,9 +367,14 @@ def _advancing_bookmarks(conn: Connection, bookmarks: Sequence[dict[str, Any]]) 
                 )
             )
         ).scalar_one_or_none()
-        if current is None or int(row["bookmark"]) > int(current):
-            result.append(row)
+        if not _is_valid_bookmark(current) or int(row["bookmark"]) > int(current):
+            result.append(row)  # an invalid stored bookmark (a bad id loaded once) never blocks
     return result
+
+
+def _is_valid_bookmark(value: str | None) -> bool:
+    """Bookmarks are Weibo ids or WeChat update_times: digits in 1..2**63-1."""
+    return value is not None and value.isdigit() and 0 < int(value) < 2**63
 
 
 def _refresh_latest_followers(conn: Connection, account_keys: Sequence[str]) -> None:
