@@ -345,3 +345,46 @@ def test_posts_analyzed_on_both_paths_are_identical(
         assert repr(got.sentiment) == repr(expected.sentiment) and repr(got.keywords) == repr(
             expected.keywords
         )
+
+
+def _outcome(function, *args):
+    try:
+        return ("ok", repr(function(*args)))
+    except Exception as error:  # the same exception type, whatever its message
+        return ("raised", type(error))
+
+
+@needs_c
+def test_odd_inputs_are_read_or_refused_alike() -> None:
+    word = ("极光", "word")
+    tally_cases = [
+        [(0, 0.0, word, 2)],  # an int idf
+        [(0, 0.0, word, True), (0, 0.0, ("手机", "word"), 1.5)],
+        [(0, 0.0, word, "2.0")],
+        [(0, 0.0, word)],
+        [(0, 0.0, ["极光", "word"], 2.0)],
+        [(0, 0.0, (1, "word"), 2.0)],
+        [(0, 0.0, word, 2.0), "not an entry"],
+        [(0, 0.0, ("极光", "word", "x"), 2.0)],
+        [(0, 0.0, word, 2.0), (0, 0.0, ("极光", "topic"), 1.0), (0, 0.0, word, 2.0)],  # merged by term
+        ((0, 0.0, word, 2.0) for _ in range(3)),
+    ]
+    for entries in tally_cases:
+        entries = list(entries)
+        expected = _outcome(_fastseg.tally_terms, entries, 5)
+        assert _outcome(_pyfastseg.tally_terms, entries, 5) == expected, entries
+    memo = {"好": None, "看": (1, 1.0)}
+    for tokens in (["好", "看", "电影"], [], ["好"]):
+        assert _pyfastseg.lookup_entries(memo, tokens) == _fastseg.lookup_entries(memo, tokens)
+    tables = SentimentScorer.default()._pass_tables
+    pass_cases = [
+        (["好"], [(1, 1)]),  # an int weight
+        (["好", "看"], [(1, 1.0), "x"]),
+        (["好", b"x"], [(1, 1.0), (0, 0.0)]),
+        (["好"], [(1,)]),
+        (["好"], [("1", 1.0)]),
+        (["好"], []),
+    ]
+    for tokens, entries in pass_cases:
+        expected = _outcome(_fastseg.sentiment_pass, tokens, entries, tables)
+        assert _outcome(_pyfastseg.sentiment_pass, tokens, entries, tables) == expected, (tokens, entries)

@@ -19,9 +19,10 @@ import re
 from collections import Counter
 from collections.abc import Callable, Mapping
 from functools import lru_cache
-from itertools import repeat
+from itertools import compress, repeat
 from math import log
 from operator import index as _as_index
+from operator import itemgetter
 from typing import Any
 
 __all__ = ["Dictionary", "Normalizer", "lookup_entries", "scan", "sentiment_pass", "tally_terms"]
@@ -39,6 +40,19 @@ _RE_HAN_RUN = re.compile("([\u4e00-\u9fd5]+)")
 
 
 _ABSENT: Any = object()  # not in FREQ
+_FIRST, _THIRD, _FOURTH = itemgetter(0), itemgetter(2), itemgetter(3)
+
+
+def _as_double(value: Any) -> float:
+    """PyFloat_AsDouble: a float's own value, else __float__, else __index__; a str is refused."""
+    if isinstance(value, float):
+        return float.__float__(value)
+    kind = type(value)
+    if hasattr(kind, "__float__"):
+        return float(value)
+    if hasattr(kind, "__index__"):
+        return float(_as_index(value))
+    raise TypeError(f"must be real number, not {kind.__name__}")
 
 
 def _is_han(char: str) -> bool:
@@ -102,7 +116,7 @@ class Dictionary:
             # Viterbi only ever sees Han characters; the rest are MIN_FLOAT as in C.
             emit.append(
                 {
-                    char: float(prob)
+                    char: _as_double(prob)
                     for char, prob in table.items()
                     if isinstance(char, str) and len(char) == 1 and _is_han(char)
                 }
@@ -257,7 +271,7 @@ def _state_row(mapping: Mapping[str, Any]) -> tuple[float, float, float, float]:
             row.append(MIN_FLOAT)
             continue
         try:
-            row.append(float(value))
+            row.append(_as_double(value))
         except (TypeError, ValueError):
             raise TypeError("expected float values") from None
     return (row[0], row[1], row[2], row[3])
@@ -422,8 +436,6 @@ class Normalizer:
 
 # --- lookup_entries(): post_text's memo lookup ------------------------------------------------------
 
-_MISSING: Any = object()
-
 
 def lookup_entries(memo: dict[str, Any], tokens: list[str]) -> tuple[list[Any], int]:
     """lookup_entries(memo, tokens) -> (entries, missing): memo.get of each token, and how many were None."""
@@ -431,11 +443,8 @@ def lookup_entries(memo: dict[str, Any], tokens: list[str]) -> tuple[list[Any], 
         raise TypeError("lookup_entries(memo, tokens): a dict and a list")
     if tokens and set(map(type, tokens)) != {str}:
         raise TypeError("lookup_entries() tokens must be str")
-    entries = list(map(memo.get, tokens, repeat(_MISSING)))
-    missing = entries.count(_MISSING)
-    if missing:
-        entries = [None if entry is _MISSING else entry for entry in entries]
-    return entries, missing
+    # missing counts the tokens the memo does not hold (a memo value of None is not missing), as in C.
+    return list(map(memo.get, tokens)), len(tokens) - sum(map(memo.__contains__, tokens))
 
 
 # --- sentiment_pass(): the scorer's lexicon pass ----------------------------------------------------
@@ -465,7 +474,7 @@ def _join_tokens(tables: Any, tokens: list[str], count: int, index: int, word_ki
             if not isinstance(entry, tuple) or len(entry) < 2:
                 raise TypeError("lexicon entries must be (kind, weight)")
             if entry[0] == word_kind:
-                value = float(entry[1])
+                value = _as_double(entry[1])
                 step = end - index + 1
         if joined not in join_prefixes:
             break
@@ -487,11 +496,20 @@ def sentiment_pass(tokens: list[str], entries: list[Any], tables: Any) -> tuple[
         raise TypeError("sentiment_pass() tables hold sets and dicts in a fixed order")
     word, emoticon, negation, degree_kind, contrast, prefix = (_as_index(kind) for kind in tables[6:12])
     degree_window, negation_window = _as_index(tables[12]), _as_index(tables[13])
-    negated_factor, contrast_factor = float(tables[14]), float(tables[15])
-    for token, entry in zip(tokens, entries):  # noqa: B905 (lengths checked above)
-        if not isinstance(entry, tuple) or len(entry) < 2 or not isinstance(token, str):
-            raise TypeError("sentiment_pass() takes str tokens and (kind, weight, ...) entries")
-    kinds = [_as_index(entry[0]) for entry in entries]
+    negated_factor, contrast_factor = _as_double(tables[14]), _as_double(tables[15])
+    well_formed = (
+        all(map(isinstance, tokens, repeat(str)))
+        and all(map(isinstance, entries, repeat(tuple)))
+        and (not entries or min(map(len, entries)) >= 2)
+    )
+    if well_formed:
+        kinds = list(map(_as_index, map(_FIRST, entries)))
+    else:  # find the first bad token or entry, as the C reads them (types, then the kind, per position)
+        kinds = []
+        for token, entry in zip(tokens, entries):  # noqa: B905 (lengths checked above)
+            if not isinstance(entry, tuple) or len(entry) < 2 or not isinstance(token, str):
+                raise TypeError("sentiment_pass() takes str tokens and (kind, weight, ...) entries")
+            kinds.append(_as_index(entry[0]))
     count = len(tokens)
     total = 0.0
     degree = 1.0
@@ -499,10 +517,10 @@ def sentiment_pass(tokens: list[str], entries: list[Any], tables: Any) -> tuple[
     negation_at = degree_at = _FAR_AWAY
     skip_to = 0
     negated = False
-    for index in range(count):
-        kind = kinds[index]
-        if kind == 0 or index < skip_to:
+    for index in compress(range(count), kinds):  # only the tokens that mean something (kind != 0)
+        if index < skip_to:
             continue
+        kind = kinds[index]
         token = tokens[index]
         joined_word = False
         value = 0.0
@@ -517,12 +535,14 @@ def sentiment_pass(tokens: list[str], entries: list[Any], tables: Any) -> tuple[
             elif kind == prefix:
                 continue
         if not joined_word:
-            value = float(entries[index][1])
+            value = entries[index][1]
+            if type(value) is not float:
+                value = _as_double(value)
         if kind == word:
             if index + 1 < count and kinds[index + 1] == word:
                 multiplier = degree_words.get(token)
                 if multiplier is not None:  # 好/真 before a sentiment word act as degree words: 好开心
-                    factor = float(multiplier)
+                    factor = _as_double(multiplier)
                     degree = degree * factor if index - degree_at <= degree_window else factor
                     degree_at = index
                     continue
@@ -563,6 +583,41 @@ def sentiment_pass(tokens: list[str], entries: list[Any], tables: Any) -> tuple[
 # --- tally_terms(): post_text's term counts and keywords --------------------------------------------
 
 
+def _fast_tallies(distinct: list[Any], occurrences: Counter[int]) -> list[list[Any]] | None:
+    """[key, count, idf or None] of the entries with a key, when every entry is well formed and every
+    idf a float or None; else None."""
+    if not all(map(isinstance, distinct, repeat(tuple))) or (distinct and min(map(len, distinct)) < 4):
+        return None
+    keyed = [entry for entry in distinct if entry[2] is not None]
+    keys = list(map(_THIRD, keyed))
+    if keys and not (
+        all(map(isinstance, keys, repeat(tuple)))
+        and set(map(len, keys)) == {2}
+        and all(map(isinstance, map(_FIRST, keys), repeat(str)))
+    ):
+        return None
+    idfs = list(map(_FOURTH, keyed))
+    if not all(idf is None or type(idf) is float for idf in idfs):
+        return None
+    counts = map(occurrences.__getitem__, map(id, keyed))
+    return [[key, count, idf] for key, count, idf in zip(keys, counts, idfs)]  # noqa: B905 (one length)
+
+
+def _checked_tallies(distinct: list[Any], occurrences: Counter[int]) -> list[list[Any]]:
+    tallies: list[list[Any]] = []
+    for entry in distinct:
+        if not isinstance(entry, tuple) or len(entry) < 4:
+            raise TypeError("tally_terms() entries must be tuples of 4 or more items")
+        key = entry[2]
+        if key is None:
+            continue
+        if not isinstance(key, tuple) or len(key) != 2 or not isinstance(key[0], str):
+            raise TypeError("tally_terms() term keys must be (term, kind) tuples")
+        idf = entry[3]
+        tallies.append([key, occurrences[id(entry)], None if idf is None else _as_double(idf)])
+    return tallies
+
+
 def tally_terms(entries: Any, top_k: int) -> tuple[dict[tuple[str, str], int], list[tuple[str, float]]]:
     """tally_terms(entries, top_k) -> (counts, keywords): term counts and top keywords of one post.
 
@@ -578,21 +633,11 @@ def tally_terms(entries: Any, top_k: int) -> tuple[dict[tuple[str, str], int], l
         raise TypeError("tally_terms() takes a sequence of tuples") from None
     # Distinct entries by object (a token's entry is one tuple in the caller's memo), in order.
     occurrences = Counter(map(id, items))
-    distinct = {id(entry): entry for entry in items}
-    tallies: list[list[Any]] = []  # [key, count, idf or None]
-    for entry_id, entry in distinct.items():
-        if not isinstance(entry, tuple) or len(entry) < 4:
-            raise TypeError("tally_terms() entries must be tuples of 4 or more items")
-        key = entry[2]
-        if key is None:
-            continue
-        if not isinstance(key, tuple) or len(key) != 2 or not isinstance(key[0], str):
-            raise TypeError("tally_terms() term keys must be (term, kind) tuples")
-        idf = entry[3]
-        tallies.append([key, occurrences[entry_id], None if idf is None else float(idf)])
-    counts: dict[tuple[str, str], int] = {}
-    for key, count, _idf in tallies:
-        counts.setdefault(key, count)
+    distinct = list(dict(zip(map(id, items), items, strict=True)).values())
+    tallies = _fast_tallies(distinct, occurrences)
+    if tallies is None:  # something to convert or to refuse: entry by entry, as the C reads them
+        tallies = _checked_tallies(distinct, occurrences)
+    counts: dict[tuple[str, str], int] = {key: count for key, count, _idf in tallies}
     if len(counts) != len(tallies):  # an equal key from another entry: merge by term string
         merged: dict[str, list[Any]] = {}
         for tally in tallies:
