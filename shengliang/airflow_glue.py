@@ -76,7 +76,7 @@ def airflow_secret_lookup(ref: TokenRef) -> str | None:
         connection = Connection.get(ref.connection)
     except AirflowNotFoundException:
         # Connection.get reports a backend that raised like one without the connection: ask again.
-        failure = _backend_failure(ref.connection)
+        failure = secrets_backend_failure(ref.connection)
         if failure is None:
             return None
         backend, error = failure
@@ -100,7 +100,7 @@ def _raise_lookup_failure(conn_id: str, error: Exception, how: str) -> NoReturn:
     ) from None
 
 
-def _backend_failure(conn_id: str) -> tuple[str, Exception] | None:
+def secrets_backend_failure(conn_id: str) -> tuple[str, Exception] | None:
     """(backend class name, error) for the first configured secrets backend that raises on `conn_id`;
     None if every backend answered (with or without the connection)."""
     try:

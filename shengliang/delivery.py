@@ -178,10 +178,14 @@ def airflow_connection(conn_id: str) -> Any | None:
         connection = _metadata_db_connection(conn_id)
         if connection is not None:
             return connection
-    failure = _backend_failure(conn_id)
+    from shengliang.airflow_glue import secrets_backend_failure
+
+    failure = secrets_backend_failure(conn_id)
     if failure:
+        backend, cause = failure
         raise TransientDeliveryError(
-            f"looking up Airflow connection {conn_id} failed: the secrets backend {failure}"
+            f"looking up Airflow connection {conn_id} failed: "
+            f"the secrets backend {backend} raised {type(cause).__name__}"
         )
     return None
 
@@ -198,23 +202,6 @@ def _metadata_db_connection(conn_id: str) -> Any | None:
     except Exception as error:  # no metadata DB where the CLI runs: the env and backends were asked
         log.debug("Airflow connection %s: metadata DB not readable (%s)", conn_id, type(error).__name__)
         return None
-
-
-def _backend_failure(conn_id: str) -> str | None:
-    """`Connection.get` treats a backend that raised like one that has no such connection; ask each
-    backend again to tell the two apart. Returns "<Backend> raised <Error>" or None."""
-    try:
-        from airflow.sdk.execution_time.supervisor import ensure_secrets_backend_loaded
-
-        backends = ensure_secrets_backend_loaded()
-    except Exception:
-        return None
-    for backend in backends:
-        try:
-            backend.get_connection(conn_id=conn_id)
-        except Exception as error:
-            return f"{type(backend).__name__} raised {type(error).__name__}"
-    return None
 
 
 def _connection_example(conn_id: str, field: str) -> str:

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -124,3 +125,36 @@ def shared_data_or_skip(*parts: str) -> Path:
 
 def env_is_ci() -> bool:
     return os.environ.get("CI") == "true"
+
+
+class FailingSecretsBackend:
+    """A secrets backend that is down (say, Vault unreachable); its message holds a would-be secret."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        pass
+
+    def _set_connection_class(self, connection_class: Any) -> None:
+        pass
+
+    def get_connection(self, conn_id: str, **kwargs: Any) -> Any:
+        raise ConnectionError("vault.internal:8200 unreachable, token=RELSECRETvaultvalue")
+
+    def get_variable(self, key: str, **kwargs: Any) -> None:
+        return None
+
+    def get_config(self, key: str) -> None:
+        return None
+
+
+@pytest.fixture
+def failing_secrets_backend(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Airflow's secrets backend set to FailingSecretsBackend for the test."""
+    from airflow.sdk.configuration import clear_secrets_backends_cache
+
+    monkeypatch.setenv("AIRFLOW__SECRETS__BACKEND", f"{__name__}.FailingSecretsBackend")
+    clear_secrets_backends_cache()
+    try:
+        yield
+    finally:
+        monkeypatch.delenv("AIRFLOW__SECRETS__BACKEND")
+        clear_secrets_backends_cache()

@@ -563,38 +563,6 @@ def test_unknown_connection_and_a_uri_form_webhook_are_config_errors(monkeypatch
     assert FEISHU_TOKEN not in str(raised.value) and "open.feishu.cn" not in str(raised.value)
 
 
-class FailingSecretsBackend:
-    """A secrets backend that is down (say, Vault unreachable)."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        pass
-
-    def _set_connection_class(self, connection_class: Any) -> None:
-        pass
-
-    def get_connection(self, conn_id: str, **kwargs: Any) -> Any:
-        raise ConnectionError("vault.internal:8200 unreachable")
-
-    def get_variable(self, key: str, **kwargs: Any) -> None:
-        return None
-
-    def get_config(self, key: str) -> None:
-        return None
-
-
-@pytest.fixture
-def failing_secrets_backend(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    from airflow.sdk.configuration import clear_secrets_backends_cache
-
-    monkeypatch.setenv("AIRFLOW__SECRETS__BACKEND", f"{__name__}.FailingSecretsBackend")
-    clear_secrets_backends_cache()
-    try:
-        yield
-    finally:
-        monkeypatch.delenv("AIRFLOW__SECRETS__BACKEND")
-        clear_secrets_backends_cache()
-
-
 def test_a_failing_secrets_backend_is_retryable_not_missing(
     failing_secrets_backend: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -18,7 +18,7 @@ from sqlalchemy import BigInteger, Boolean, Date, DateTime, Double, Integer, Sma
 from shengliang import jobs, settings
 from shengliang.daily import RunWindow
 from shengliang.demo import SANDBOX_CLOCK_AFTER_DATE
-from tests.conftest import DATA_DATE
+from tests.conftest import DATA_DATE, FailingSecretsBackend
 from warehouse.db import open_warehouse
 from warehouse.load import NULL_IS_A_VALUE, DayLoad, load_day
 from warehouse.schema import (
@@ -249,38 +249,6 @@ def test_a_job_meeting_a_held_file_fails_as_retriable(duckdb_held_read_only, mon
 
 
 # --- 5. a failing secrets backend is retried, not "no token" ------------------------------------
-
-
-class FailingSecretsBackend:
-    """A secrets backend that is down (say, Vault unreachable)."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        pass
-
-    def _set_connection_class(self, connection_class: Any) -> None:
-        pass
-
-    def get_connection(self, conn_id: str, **kwargs: Any) -> Any:
-        raise ConnectionError("vault.internal:8200 unreachable, token=RELSECRETvaultvalue")
-
-    def get_variable(self, key: str, **kwargs: Any) -> None:
-        return None
-
-    def get_config(self, key: str) -> None:
-        return None
-
-
-@pytest.fixture
-def failing_secrets_backend(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    from airflow.sdk.configuration import clear_secrets_backends_cache
-
-    monkeypatch.setenv("AIRFLOW__SECRETS__BACKEND", f"{__name__}.FailingSecretsBackend")
-    clear_secrets_backends_cache()
-    try:
-        yield
-    finally:
-        monkeypatch.delenv("AIRFLOW__SECRETS__BACKEND")
-        clear_secrets_backends_cache()
 
 
 def test_airflow_secret_lookup_tells_not_found_from_a_failing_backend(
