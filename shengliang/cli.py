@@ -138,7 +138,8 @@ def _run(args: argparse.Namespace) -> int:
         return run_demo(args.date)
     if args.command == "summary":
         from shengliang import report, settings
-        from warehouse.db import open_warehouse, safe_url
+        from warehouse.connect import open_warehouse
+        from warehouse.db import safe_url
 
         url = settings.warehouse_url()
         from warehouse.marts import require_built
@@ -204,7 +205,7 @@ def _run(args: argparse.Namespace) -> int:
 
 def _report(args: argparse.Namespace) -> int:
     from shengliang import reporting, settings
-    from warehouse.db import open_warehouse
+    from warehouse.connect import open_warehouse
 
     if not os.environ.get("AIRFLOW_HOME"):  # smtp_default and robot connections: the project's Airflow
         from shengliang.airflow_local import use_project_airflow
@@ -234,7 +235,8 @@ def _report(args: argparse.Namespace) -> int:
 def _marts(args: argparse.Namespace) -> int:
     from shengliang import settings
     from warehouse import marts
-    from warehouse.db import open_warehouse, safe_url
+    from warehouse.connect import open_warehouse
+    from warehouse.db import safe_url
 
     url = settings.warehouse_url()
     with open_warehouse(url) as engine:
@@ -256,7 +258,7 @@ def _marts(args: argparse.Namespace) -> int:
 
 def _metrics(args: argparse.Namespace) -> int:
     from shengliang import metrics, settings
-    from warehouse.db import open_warehouse
+    from warehouse.connect import open_warehouse
     from warehouse.marts import require_built
 
     with open_warehouse(settings.warehouse_url()) as engine:

@@ -81,7 +81,8 @@ def run_demo(data_date: date | None) -> int:
     from sandbox.server import SandboxServer
     from shengliang.report import day_summary
     from shengliang.reporting import describe, render_reports
-    from warehouse.db import open_warehouse, safe_url
+    from warehouse.connect import open_warehouse
+    from warehouse.db import safe_url
 
     data_date = data_date or yesterday_in_beijing()
     started = clock.monotonic()
@@ -133,7 +134,7 @@ def _check_configuration() -> None:
     from shengliang.daily import check_text_configuration
     from shengliang.registry import env_lookup, load_registry
     from shengliang.settings import PipelineSettings
-    from warehouse.db import open_warehouse
+    from warehouse.connect import open_warehouse
     from warehouse.migrate import upgrade_url
 
     registry = load_registry(settings.accounts_file(), lookup=env_lookup)

@@ -24,7 +24,8 @@ from shengliang.daily import (
 )
 from shengliang.registry import PLATFORMS, Registry, SecretLookup, env_lookup, load_registry
 from shengliang.settings import ConfigError, PipelineSettings
-from warehouse.db import open_warehouse, safe_url
+from warehouse.connect import open_warehouse
+from warehouse.db import safe_url
 from warehouse.load import LoadCounts, load_day
 
 log = logging.getLogger(__name__)

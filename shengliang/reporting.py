@@ -328,7 +328,7 @@ def report_deadline(path: Path | None = None) -> time:
 def render_planned(dates: Sequence[dict]) -> list[dict]:
     """The render step of the daily_report DAG: each planned date, skipping on the deadline's run the
     brands already delivered; returns the rendered reports (JSON-safe) to deliver."""
-    from warehouse.db import open_warehouse
+    from warehouse.connect import open_warehouse
 
     out: list[dict] = []
     with open_warehouse(settings.warehouse_url()) as engine:
@@ -351,7 +351,7 @@ def render_planned(dates: Sequence[dict]) -> list[dict]:
 
 def deliver_rendered(raw: dict) -> list[str]:
     """The deliver step of the daily_report DAG, for one rendered report."""
-    from warehouse.db import open_warehouse
+    from warehouse.connect import open_warehouse
 
     report = RenderedReport.from_dict(raw)
     with open_warehouse(settings.warehouse_url()) as engine:

@@ -13,7 +13,7 @@ from shengliang.airflow_local import init_metadata_db, run_dag
 from shengliang.daily import RunWindow
 from tests.conftest import DATA_DATE
 from transforms.weibo_status import parse_created_at
-from warehouse.db import open_warehouse
+from warehouse.connect import open_warehouse
 
 DAGS = settings.PROJECT_ROOT / "dags"
 

@@ -25,7 +25,7 @@ from shengliang.report_data import WECHAT_METRICS, WEIBO_METRICS
 from shengliang.report_render import CONFIDENTIAL_PLACEHOLDER
 from tests.browser import check_page, require_chromium
 from tests.conftest import DATA_DATE, fresh_warehouse
-from warehouse.db import open_warehouse
+from warehouse.connect import open_warehouse
 
 # Nine loaded days, so the data date has a full trailing week; LATE_DATE is loaded for Weibo only
 # until the late-data test loads its WeChat figures.

@@ -363,7 +363,7 @@ def wechat_rows(url: str) -> dict[str, list[dict[str, Any]]]:
     from sqlalchemy import text
 
     from warehouse import schema
-    from warehouse.db import open_warehouse
+    from warehouse.connect import open_warehouse
 
     rows: dict[str, list[dict[str, Any]]] = {}
     with open_warehouse(url) as engine, engine.connect() as conn:
@@ -416,7 +416,7 @@ def test_the_same_wechat_day_twice_gives_the_same_rows(pipeline_env: Path, sandb
     # The comparison can fail: one changed figure is found.
     from sqlalchemy import text
 
-    from warehouse.db import open_warehouse
+    from warehouse.connect import open_warehouse
 
     with open_warehouse(url) as engine, engine.begin() as conn:
         msgid = first["fct_article_daily"][0]["msgid"]

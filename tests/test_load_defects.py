@@ -19,7 +19,7 @@ from shengliang import jobs, settings
 from shengliang.daily import RunWindow
 from shengliang.demo import SANDBOX_CLOCK_AFTER_DATE
 from tests.conftest import DATA_DATE, FailingSecretsBackend
-from warehouse.db import open_warehouse
+from warehouse.connect import open_warehouse
 from warehouse.load import NULL_IS_A_VALUE, DayLoad, load_day
 from warehouse.schema import (
     dim_account,

@@ -22,7 +22,7 @@ from shengliang import jobs, metrics, settings
 from shengliang.daily import RunWindow
 from shengliang.demo import SANDBOX_CLOCK_AFTER_DATE, sandbox_environment
 from tests.conftest import DATA_DATE, fresh_warehouse
-from warehouse.db import open_warehouse
+from warehouse.connect import open_warehouse
 from warehouse.marts import MartError, build_marts, check_marts, load_models, parse_model, test_marts
 
 # Four loaded days: the third is a Monday-to-Sunday week's end, so a week has several snapshots.

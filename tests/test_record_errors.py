@@ -177,7 +177,7 @@ def test_lone_surrogates_and_nul_are_made_safe_and_the_day_loads(
     pipeline_env: Path, sandbox, monkeypatch, caplog
 ) -> None:
     from shengliang import jobs, settings
-    from warehouse.db import open_warehouse
+    from warehouse.connect import open_warehouse
 
     ids = window_post_ids(sandbox, BRAND_UID)
     corrupt_posts(
@@ -413,7 +413,7 @@ def test_a_bookmark_that_is_not_a_valid_id_does_not_freeze_the_account(pipeline_
     from datetime import datetime
 
     from shengliang import jobs, settings
-    from warehouse.db import open_warehouse
+    from warehouse.connect import open_warehouse
     from warehouse.load import DayLoad, load_day
 
     frozen = DayLoad(platform="weibo", data_date=DATA_DATE - timedelta(days=1))

@@ -12,7 +12,7 @@ from sqlalchemy import create_engine, select, text
 from shengliang import jobs, settings
 from shengliang.daily import RunWindow
 from tests.conftest import DATA_DATE
-from warehouse.db import open_warehouse
+from warehouse.connect import open_warehouse
 from warehouse.load import replace_snapshot, upsert
 from warehouse.marts import load_models, warehouse_dictionary_markdown
 from warehouse.migrate import head_revision, upgrade_url

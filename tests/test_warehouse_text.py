@@ -16,7 +16,7 @@ from shengliang import settings
 from tests.conftest import DATA_DATE
 from tests.test_warehouse import run_day
 from transforms.confidential import fold_term, read_confidential_terms
-from warehouse.db import open_warehouse
+from warehouse.connect import open_warehouse
 
 LEXICON = Path(__file__).resolve().parent.parent / "config" / "confidential_terms.txt"
 

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 from extractors.errors import ShengliangError
 
@@ -77,33 +75,3 @@ def create_warehouse_engine(url: str) -> Engine:
             f"WAREHOUSE_URL {safe_url(url)}: no driver for {parsed.drivername!r}; "
             "use duckdb:/// or postgresql+psycopg://"
         ) from None
-
-
-@contextmanager
-def open_warehouse(url: str) -> Iterator[Engine]:
-    """The engine for `url`, refused unless its schema is at the code's migration head; closed (DuckDB
-    file released) on exit."""
-    from warehouse.migrate import require_current
-
-    engine = create_warehouse_engine(url)
-    try:
-        try:
-            require_current(engine)
-        except DBAPIError as error:
-            locked = lock_error(error)
-            if locked is not None:
-                raise locked from None
-            reason = str(error.orig).strip().splitlines()[0] if error.orig else type(error).__name__
-            raise WarehouseError(
-                f"cannot open the warehouse at {safe_url(url)}: {reason}. Check WAREHOUSE_URL and that "
-                "the server is up"
-            ) from None
-        try:
-            yield engine
-        except DBAPIError as error:  # a connection opened later met the lock
-            locked = lock_error(error)
-            if locked is not None:
-                raise locked from None
-            raise
-    finally:
-        engine.dispose()
