@@ -8,7 +8,7 @@ re-render compares them, and the tests read each one back against its mart cell.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -22,10 +22,10 @@ TOP_ROWS = 10
 RISING_TERMS = 10
 RISING_TERM_KINDS = ("word", "topic")
 RISING_MIN_OCCURRENCES = 2  # a term used once that day is noise, whatever its ratio
-# A key figure this far (in %) from its trailing 7-day average, over at least 3 days, is abnormal.
-# Post and article counts are small numbers that swing by half from one day to the next: not flagged.
+# A key figure this far (in %) from its trailing 7-day average is abnormal (the mart leaves the
+# average NULL below 3 days of figures). Post and article counts are small numbers that swing by
+# half from one day to the next: not flagged.
 ABNORMAL_PCT = 50.0
-ABNORMAL_MIN_DAYS = 3
 NOT_FLAGGED = {"posts", "articles"}
 
 PLATFORM_LABELS = {"weibo": "微博", "wechat": "微信公众号"}
@@ -583,7 +583,6 @@ def _key_figure(figures: Figures, row: dict[str, Any], day: date) -> KeyFigure:
             metric not in NOT_FLAGGED
             and change_trailing.value is not None
             and abs(float(change_trailing.value)) >= ABNORMAL_PCT
-            and int(row["trailing_7d_days"]) >= ABNORMAL_MIN_DAYS
         ),
     )
 
@@ -678,7 +677,3 @@ def _same(a: Any, b: Any) -> bool:
 
 def figures_json(figures: Figures) -> str:
     return json.dumps(figures.to_json(), ensure_ascii=False, indent=1, sort_keys=False)
-
-
-def as_sequence(rows: Sequence[dict[str, Any]], column: str) -> list[Any]:
-    return [r[column] for r in rows]

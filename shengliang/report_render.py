@@ -182,57 +182,45 @@ def _series(rows: Sequence[dict[str, Any]], days: Sequence[date], column: str) -
     return [None if by_day.get(d) is None else float(by_day[d]) for d in days]
 
 
+def _per_account(
+    rows: Sequence[dict[str, Any]], days: Sequence[date], column: str, label: str
+) -> dict[str, list[float | None]]:
+    """One series per brand account: "<account> <label>" -> the column by day."""
+    accounts = sorted({(r["account_key"], r["display_name"]) for r in rows})
+    return {
+        f"{name} {label}": _series([r for r in rows if r["account_key"] == key], days, column)
+        for key, name in accounts
+    }
+
+
+# The 30-day trend of each platform: (column, label) on the left axis, then the right axis.
+TREND_SERIES = {
+    "weibo": (("engagement_gain", "互动增量"), ("bci", "BCI")),
+    "wechat": (("reads", "阅读数"), ("wci", "WCI")),
+}
+
+
 def build_charts(data: ReportData, sections: Sequence[str]) -> list[charts.Chart]:
     days = [data.day - timedelta(days=n) for n in range(29, -1, -1)]
     out: list[charts.Chart] = []
     if "trends" in sections:
         for platform in data.platforms_registered:
             rows = data.trends.get(platform, [])
-            accounts = sorted({(r["account_key"], r["display_name"]) for r in rows})
-            if platform == "weibo":
-                left = {
-                    f"{name} 互动增量": _series(
-                        [r for r in rows if r["account_key"] == key], days, "engagement_gain"
-                    )
-                    for key, name in accounts
-                }
-                right = {
-                    f"{name} BCI": _series([r for r in rows if r["account_key"] == key], days, "bci")
-                    for key, name in accounts
-                }
-                out.append(
-                    charts.line_chart(
-                        "trend_weibo",
-                        "微博 近30日互动增量与 BCI",
-                        days,
-                        left,
-                        "互动增量",
-                        right,
-                        "BCI",
-                        alt="微博品牌账号近30日每日互动增量（左轴）与 BCI（右轴）",
-                    )
+            (left_column, left_label), (right_column, right_label) = TREND_SERIES[platform]
+
+            name = PLATFORM_LABELS[platform]
+            out.append(
+                charts.line_chart(
+                    f"trend_{platform}",
+                    f"{name} 近30日{left_label}与 {right_label}",
+                    days,
+                    _per_account(rows, days, left_column, left_label),
+                    left_label,
+                    _per_account(rows, days, right_column, right_label),
+                    right_label,
+                    alt=f"{name}品牌账号近30日每日{left_label}（左轴）与 {right_label}（右轴）",
                 )
-            else:
-                left = {
-                    f"{name} 阅读数": _series([r for r in rows if r["account_key"] == key], days, "reads")
-                    for key, name in accounts
-                }
-                right = {
-                    f"{name} WCI": _series([r for r in rows if r["account_key"] == key], days, "wci")
-                    for key, name in accounts
-                }
-                out.append(
-                    charts.line_chart(
-                        "trend_wechat",
-                        "微信公众号 近30日阅读数与 WCI",
-                        days,
-                        left,
-                        "阅读数",
-                        right,
-                        "WCI",
-                        alt="微信公众号近30日每日阅读数（左轴）与 WCI（右轴）",
-                    )
-                )
+            )
     if "growth" in sections and data.growth:
         ages = sorted({r["age_days"] for rows in data.growth.values() for r in rows})
         series: dict[str, list[float | None]] = {}
@@ -432,13 +420,15 @@ def _excerpt(value: str | None, width: int = 60) -> str:
     return value if len(value) <= width else value[: width - 1] + "…"
 
 
-def _footnotes(data: ReportData) -> list[dict[str, str]]:
+@lru_cache(maxsize=1)
+def _footnotes() -> tuple[dict[str, str], ...]:
+    """FOOTNOTES, once checked against the mart headers (a footnote whose column is gone fails)."""
     from warehouse.marts import load_models
 
     models = {m.name: m for m in load_models()}
     for model, column, _, _ in FOOTNOTES:
-        models[model].column(column)  # a footnote whose mart column is gone fails loudly
-    return [{"label": label, "description": text} for _, _, label, text in FOOTNOTES]
+        models[model].column(column)
+    return tuple({"label": label, "description": text} for _, _, label, text in FOOTNOTES)
 
 
 def render_html(
@@ -475,7 +465,7 @@ def render_html(
         figures=data.figures.by_key,
         platform_labels=PLATFORM_LABELS,
         metric_labels=METRIC_LABELS,
-        footnotes=_footnotes(data),
+        footnotes=_footnotes(),
         compliance_marker=jinja2.utils.markupsafe.Markup(COMPLIANCE_MARKER),
         confidential_placeholder=CONFIDENTIAL_PLACEHOLDER,
         built_at_beijing=_beijing(data.built_at),
